@@ -1,0 +1,42 @@
+/*
+ * attester.h - the attester backend interface: produce evidence for one connection.
+ *
+ * Never exported, never reachable from the public API with caller-chosen data: the only
+ * caller is src/tls/attest.c, which passes the report_data it computed with binder_compute()
+ * from its own connection's exporter and its own fresh authenticator key. There is no
+ * attestation oracle in this library (docs/threat-model.md).
+ */
+#ifndef TETHER_ATTESTER_H
+#define TETHER_ATTESTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binding/binder.h"
+
+struct attester;
+
+struct attester_backend {
+    const char *name;
+    const char *media_type;
+    /* Open from the part of the spec after "name:" (e.g. a directory). */
+    struct attester *(*open)(const char *arg, char *err, size_t errlen);
+    /* Evidence whose signed report_data is b->report_data and whose key hash (where the
+     * format has one) is b->aik_pub_hash. Caller frees *ev. */
+    int (*evidence)(struct attester *a, const struct binder *b, uint8_t **ev, size_t *ev_len,
+                    char *err, size_t errlen);
+    void (*close)(struct attester *a);
+};
+
+struct attester_handle {
+    const struct attester_backend *backend;
+    struct attester *state;
+};
+
+/* Open "type:arg" (e.g. "sim:/var/lib/tether/sim"). */
+int attester_open(const char *spec, struct attester_handle *h, char *err, size_t errlen);
+void attester_close(struct attester_handle *h);
+
+extern const struct attester_backend attester_sim;
+
+#endif
