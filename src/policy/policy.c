@@ -1,0 +1,786 @@
+/*
+ * policy.c - the appraisal policy (docs/policy.md): strict JSON parsing and the appraisal of
+ * verified claims (measurement, platform identity, TCB, debug, evidence age).
+ *
+ * Must never widen a policy silently: duplicate keys, unknown keys, wrong types, bad hex,
+ * empty lists and out-of-range numbers are errors; anything the policy does not state
+ * explicitly is the strict default (no debug, 300 s maximum age). Appraisal fails closed: a
+ * TEE entry without measurements, or claims missing a value the policy constrains, fail.
+ * Appraisal never sees the binder: that comparison happens in src/verify before this runs.
+ *
+ * Adding a TEE type: one entry in tee_parsers[] and one parse function (see parse_sim).
+ */
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "util/util.h"
+
+#define POLICY_MAX_BYTES (1024u * 1024u)
+#define POLICY_MAX_AGE_LIMIT 315360000LL /* ten years */
+#define ANCHOR_FILE_MAX (1024u * 1024u)
+#define FUTURE_TOLERANCE 60              /* seconds of clock skew accepted */
+
+/* ---- error helpers ---- */
+
+static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* Every key of obj must be in allowed (NULL-terminated). */
+static int check_keys(json_t *obj, const char *path, const char *const *allowed, char *err,
+                      size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(key, allowed[i]) == 0)
+                known = true;
+        if (!known) {
+            char list[256] = "";
+            for (size_t i = 0; allowed[i]; i++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "", allowed[i]);
+            }
+            errf(err, errlen, "%s: unknown key \"%.64s\" (allowed: %s)", path, key, list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_uint(json_t *v, const char *path, long long max, uint64_t *out, char *err,
+                      size_t errlen)
+{
+    if (!json_is_integer(v)) {
+        errf(err, errlen, "%s: must be an integer, not %s", path, json_type_name(v));
+        return -1;
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || n > max) {
+        errf(err, errlen, "%s: %lld is out of range (0..%lld)", path, (long long)n, max);
+        return -1;
+    }
+    *out = (uint64_t)n;
+    return 0;
+}
+
+/* A non-empty array of hex strings, each exactly exact_len bytes (or 1..64 when 0). */
+static int parse_hex_list(json_t *arr, const char *path, size_t exact_len,
+                          struct policy_value **out, size_t *n_out, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!json_is_array(arr)) {
+        errf(err, errlen, "%s: must be an array of hex strings, not %s", path,
+             json_type_name(arr));
+        return -1;
+    }
+    size_t n = json_array_size(arr);
+    if (n == 0) {
+        errf(err, errlen, "%s: must not be empty (omit the key instead, where it is optional)",
+             path);
+        return -1;
+    }
+    if (n > POLICY_MAX_VALUES) {
+        errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
+        return -1;
+    }
+    struct policy_value *vals = calloc(n, sizeof *vals);
+    if (!vals) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(arr, i);
+        if (!json_is_string(s)) {
+            errf(err, errlen, "%s[%zu]: must be a hex string, not %s", path, i, json_type_name(s));
+            goto bad;
+        }
+        const char *h = json_string_value(s);
+        if (hex_decode(h, vals[i].bytes, sizeof vals[i].bytes, &vals[i].len) != 0 ||
+            vals[i].len == 0) {
+            errf(err, errlen, "%s[%zu]: \"%.40s%s\" is not a hex string of 1..64 bytes", path, i,
+                 h, strlen(h) > 40 ? "..." : "");
+            goto bad;
+        }
+        if (exact_len && vals[i].len != exact_len) {
+            errf(err, errlen, "%s[%zu]: must be exactly %zu bytes (%zu hex digits), got %zu bytes",
+                 path, i, exact_len, 2 * exact_len, vals[i].len);
+            goto bad;
+        }
+    }
+    *out = vals;
+    *n_out = n;
+    return 0;
+bad:
+    free(vals);
+    return -1;
+}
+
+/* Add every certificate of a PEM (or, for files, DER) buffer to store. */
+static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool allow_der,
+                     int *count, const char *what, char *err, size_t errlen)
+{
+    if (len > INT_MAX) {
+        errf(err, errlen, "%s: too large", what);
+        return -1;
+    }
+    int added = 0;
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    if (!bio) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    ERR_clear_error();
+    X509 *x;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        int ok = X509_STORE_add_cert(store, x);
+        X509_free(x);
+        if (ok != 1) {
+            unsigned long e = ERR_peek_last_error();
+            /* The same certificate named twice is harmless. */
+            if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+                BIO_free(bio);
+                ERR_clear_error();
+                errf(err, errlen, "%s: cannot add certificate to the trust store", what);
+                return -1;
+            }
+        }
+        ERR_clear_error();
+        added++;
+        if (*count + added > POLICY_MAX_VALUES) {
+            BIO_free(bio);
+            errf(err, errlen, "%s: too many trust-anchor certificates (at most %d)", what,
+                 POLICY_MAX_VALUES);
+            return -1;
+        }
+    }
+    unsigned long e = ERR_peek_last_error();
+    bool clean_end = added > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                     ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    BIO_free(bio);
+    ERR_clear_error();
+    if (added > 0 && !clean_end) {
+        errf(err, errlen, "%s: malformed PEM certificate", what);
+        return -1;
+    }
+    if (added == 0 && allow_der) {
+        const unsigned char *p = data;
+        x = d2i_X509(NULL, &p, (long)len);
+        if (x && p == data + len) {
+            int ok = X509_STORE_add_cert(store, x);
+            X509_free(x);
+            ERR_clear_error();
+            if (ok == 1)
+                added = 1;
+        } else {
+            X509_free(x);
+            ERR_clear_error();
+        }
+    }
+    if (added == 0) {
+        errf(err, errlen, "%s: no certificate found (PEM%s expected)", what,
+             allow_der ? " or DER" : "");
+        return -1;
+    }
+    *count += added;
+    return 0;
+}
+
+static int load_anchor(X509_STORE *store, const char *s, const char *base_dir, const char *path,
+                       int *count, char *err, size_t errlen)
+{
+    if (strncmp(s, "-----BEGIN", 10) == 0)
+        return add_certs(store, (const uint8_t *)s, strlen(s), false, count, path, err, errlen);
+    if (s[0] == '\0') {
+        errf(err, errlen, "%s: empty file name", path);
+        return -1;
+    }
+    char file[PATH_MAX];
+    if (s[0] == '/') {
+        if (snprintf(file, sizeof file, "%s", s) >= (int)sizeof file) {
+            errf(err, errlen, "%s: file name too long", path);
+            return -1;
+        }
+    } else {
+        if (!base_dir || !base_dir[0]) {
+            errf(err, errlen,
+                 "%s: relative trust-anchor path \"%.200s\" needs a base directory (load the "
+                 "policy from a file, give a base directory, or use an absolute path)",
+                 path, s);
+            return -1;
+        }
+        if (snprintf(file, sizeof file, "%s/%s", base_dir, s) >= (int)sizeof file) {
+            errf(err, errlen, "%s: file name too long", path);
+            return -1;
+        }
+    }
+    struct stat st;
+    if (stat(file, &st) != 0) {
+        errf(err, errlen, "%s: cannot open trust anchor %.300s: %s", path, file, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        errf(err, errlen, "%s: trust anchor %.300s is not a regular file", path, file);
+        return -1;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (file_read(file, ANCHOR_FILE_MAX, &data, &len) != 0) {
+        errf(err, errlen, "%s: cannot read trust anchor %.300s: %s", path, file, strerror(errno));
+        return -1;
+    }
+    char what[PATH_MAX + 64];
+    snprintf(what, sizeof what, "%s (%s)", path, file);
+    int rc = add_certs(store, data, len, true, count, what, err, errlen);
+    free(data);
+    return rc;
+}
+
+static int parse_anchors(json_t *arr, const char *path, const char *base_dir,
+                         struct policy_tee *tee, char *err, size_t errlen)
+{
+    if (!json_is_array(arr)) {
+        errf(err, errlen, "%s: must be an array of file names or PEM certificates, not %s", path,
+             json_type_name(arr));
+        return -1;
+    }
+    size_t n = json_array_size(arr);
+    if (n == 0) {
+        errf(err, errlen, "%s: must not be empty (omit the key to configure no anchor)", path);
+        return -1;
+    }
+    if (n > POLICY_MAX_VALUES) {
+        errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
+        return -1;
+    }
+    tee->anchors = X509_STORE_new();
+    if (!tee->anchors) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(arr, i);
+        char ipath[128];
+        snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
+        if (!json_is_string(s)) {
+            errf(err, errlen, "%s: must be a file name or a PEM certificate, not %s", ipath,
+                 json_type_name(s));
+            return -1;
+        }
+        if (load_anchor(tee->anchors, json_string_value(s), base_dir, ipath, &tee->n_anchors, err,
+                        errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- per-TEE sections ---- */
+
+static int parse_sim(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
+                     size_t errlen)
+{
+    static const char *const keys[] = {"trust_anchors", "measurements", "min_tcb", NULL};
+    if (check_keys(obj, "accept.sim", keys, err, errlen) != 0)
+        return -1;
+    json_t *m = json_object_get(obj, "measurements");
+    if (!m) {
+        errf(err, errlen, "accept.sim: \"measurements\" is required (the allowed 48-byte "
+                          "measurements, in hex)");
+        return -1;
+    }
+    if (parse_hex_list(m, "accept.sim.measurements", 48, &tee->measurements,
+                       &tee->n_measurements, err, errlen) != 0)
+        return -1;
+    json_t *a = json_object_get(obj, "trust_anchors");
+    if (a && parse_anchors(a, "accept.sim.trust_anchors", base_dir, tee, err, errlen) != 0)
+        return -1;
+    json_t *t = json_object_get(obj, "min_tcb");
+    if (t) {
+        if (parse_uint(t, "accept.sim.min_tcb", 0xffffffffLL, &tee->min_tcb, err, errlen) != 0)
+            return -1;
+        tee->has_min_tcb = true;
+    }
+    return 0;
+}
+
+struct tee_parser {
+    const char *name;
+    int (*parse)(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
+                 size_t errlen);
+};
+
+static const struct tee_parser tee_parsers[] = {
+    {"sim", parse_sim},
+};
+#define N_TEE_PARSERS (sizeof tee_parsers / sizeof tee_parsers[0])
+
+/* ---- the policy ---- */
+
+void policy_free(struct policy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_tees; i++) {
+        X509_STORE_free(p->tees[i].anchors);
+        free(p->tees[i].measurements);
+    }
+    free(p->tees);
+    free(p->platform_ids);
+    free(p->source);
+    free(p);
+}
+
+static int parse_accept(json_t *acc, const char *base_dir, struct policy *p, char *err,
+                        size_t errlen)
+{
+    if (!json_is_object(acc)) {
+        errf(err, errlen, "accept: must be an object keyed by TEE type, not %s",
+             json_type_name(acc));
+        return -1;
+    }
+    size_t n = json_object_size(acc);
+    if (n == 0) {
+        errf(err, errlen, "accept: must name at least one TEE type");
+        return -1;
+    }
+    p->tees = calloc(n, sizeof *p->tees);
+    if (!p->tees) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(acc, key, v) {
+        const struct tee_parser *tp = NULL;
+        for (size_t i = 0; i < N_TEE_PARSERS; i++)
+            if (strcmp(tee_parsers[i].name, key) == 0)
+                tp = &tee_parsers[i];
+        if (!tp) {
+            char list[128] = "";
+            for (size_t i = 0; i < N_TEE_PARSERS; i++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
+                         tee_parsers[i].name);
+            }
+            errf(err, errlen, "accept: unknown TEE type \"%.64s\" (known: %s)", key, list);
+            return -1;
+        }
+        if (!json_is_object(v)) {
+            errf(err, errlen, "accept.%s: must be an object, not %s", key, json_type_name(v));
+            return -1;
+        }
+        struct policy_tee *t = &p->tees[p->n_tees++];
+        snprintf(t->name, sizeof t->name, "%s", tp->name);
+        if (tp->parse(v, base_dir, t, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct policy *policy_parse(const char *json, size_t len, const char *base_dir, char *err,
+                            size_t errlen)
+{
+    errf(err, errlen, "invalid policy");
+    if (!json) {
+        errf(err, errlen, "no policy text");
+        return NULL;
+    }
+    if (len > POLICY_MAX_BYTES) {
+        errf(err, errlen, "policy larger than 1 MiB");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (jerr.line > 0)
+            errf(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        else
+            errf(err, errlen, "%s", jerr.text);
+        return NULL;
+    }
+    struct policy *p = calloc(1, sizeof *p);
+    if (!p) {
+        json_decref(root);
+        errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->max_evidence_age = 300;
+    static const char *const keys[] = {"tether_policy", "accept", "platform_ids", "allow_debug",
+                                       "max_evidence_age_seconds", NULL};
+    if (!json_is_object(root)) {
+        errf(err, errlen, "the policy must be a JSON object, not %s", json_type_name(root));
+        goto bad;
+    }
+    if (check_keys(root, "policy", keys, err, errlen) != 0)
+        goto bad;
+    json_t *v = json_object_get(root, "tether_policy");
+    if (!v) {
+        errf(err, errlen, "\"tether_policy\": 1 is required (policy format version)");
+        goto bad;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) != 1) {
+        errf(err, errlen, "tether_policy: unsupported policy version (only the integer 1 is "
+                          "known)");
+        goto bad;
+    }
+    v = json_object_get(root, "accept");
+    if (!v) {
+        errf(err, errlen, "\"accept\" is required (the accepted TEE types and their settings)");
+        goto bad;
+    }
+    if (parse_accept(v, base_dir, p, err, errlen) != 0)
+        goto bad;
+    v = json_object_get(root, "platform_ids");
+    if (v) {
+        if (parse_hex_list(v, "platform_ids", 0, &p->platform_ids, &p->n_platform_ids, err,
+                           errlen) != 0)
+            goto bad;
+        p->has_platform_ids = true;
+    }
+    v = json_object_get(root, "allow_debug");
+    if (v) {
+        if (!json_is_boolean(v)) {
+            errf(err, errlen, "allow_debug: must be true or false, not %s", json_type_name(v));
+            goto bad;
+        }
+        p->allow_debug = json_is_true(v);
+    }
+    v = json_object_get(root, "max_evidence_age_seconds");
+    if (v) {
+        uint64_t age = 0;
+        if (parse_uint(v, "max_evidence_age_seconds", POLICY_MAX_AGE_LIMIT, &age, err, errlen) != 0)
+            goto bad;
+        p->max_evidence_age = (int64_t)age;
+    }
+    p->source = strdup("<inline>");
+    if (!p->source) {
+        errf(err, errlen, "out of memory");
+        goto bad;
+    }
+    json_decref(root);
+    if (err && errlen)
+        err[0] = '\0';
+    return p;
+bad:
+    json_decref(root);
+    policy_free(p);
+    ERR_clear_error();
+    return NULL;
+}
+
+struct policy *policy_load_file(const char *path, char *err, size_t errlen)
+{
+    if (!path || !path[0]) {
+        errf(err, errlen, "no policy file name");
+        return NULL;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (file_read(path, POLICY_MAX_BYTES, &data, &len) != 0) {
+        if (errno == EFBIG)
+            errf(err, errlen, "policy file larger than 1 MiB");
+        else
+            errf(err, errlen, "cannot read: %s", strerror(errno));
+        return NULL;
+    }
+    char base[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(base, sizeof base, ".");
+    else if (slash == path)
+        snprintf(base, sizeof base, "/");
+    else
+        snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
+    struct policy *p = policy_parse((const char *)data, len, base, err, errlen);
+    free(data);
+    if (p) {
+        char *src = strdup(path);
+        if (!src) {
+            policy_free(p);
+            errf(err, errlen, "out of memory");
+            return NULL;
+        }
+        free(p->source);
+        p->source = src;
+    }
+    return p;
+}
+
+const struct policy_tee *policy_find_tee(const struct policy *p, const char *name)
+{
+    if (!p || !name)
+        return NULL;
+    for (size_t i = 0; i < p->n_tees; i++)
+        if (strcmp(p->tees[i].name, name) == 0)
+            return &p->tees[i];
+    return NULL;
+}
+
+/* ---- appraisal ---- */
+
+/* "v" for one value, else "one of: v1, v2, ... (and N more)"; caller frees. */
+static char *values_string(const struct policy_value *v, size_t n)
+{
+    enum { SHOWN = 8 };
+    size_t cap = 64 + (n < SHOWN ? n : SHOWN) * (2 * 64 + 2);
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    size_t used = (size_t)snprintf(s, cap, "%s", n == 1 ? "" : "one of: ");
+    for (size_t i = 0; i < n && i < SHOWN; i++) {
+        char h[129];
+        hex_encode(v[i].bytes, v[i].len, h);
+        used += (size_t)snprintf(s + used, cap - used, "%s%s", i ? ", " : "", h);
+    }
+    if (n > SHOWN)
+        snprintf(s + used, cap - used, " (and %zu more)", n - SHOWN);
+    return s;
+}
+
+static bool value_listed(const struct policy_value *v, size_t n, const uint8_t *x, size_t xlen)
+{
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].len == xlen && ct_equal(v[i].bytes, x, xlen))
+            found = true;
+    return found;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
+    if (t >= 0 && t <= 253402300799LL) {
+        char tmp[21];
+        rfc3339_format((time_t)t, tmp);
+        snprintf(buf, n, "%s", tmp);
+    } else {
+        snprintf(buf, n, "%lld seconds since 1970", (long long)t);
+    }
+}
+
+static int appraise_measurement(const struct policy_tee *t, const struct claims *c,
+                                struct tether_result *r)
+{
+    const char *name = "policy.measurement";
+    char *exp = t->n_measurements ? values_string(t->measurements, t->n_measurements) : NULL;
+    char *act = c->measurement_len ? hex_dup(c->measurement, c->measurement_len) : NULL;
+    int rc = 0;
+    if (t->n_measurements == 0) {
+        result_check(r, name, CHECK_FAIL, "measurement_not_allowed", "(none)", act,
+                     "the policy lists no allowed measurement: nothing can pass");
+        rc = -1;
+    } else if (c->measurement_len == 0 ||
+               !value_listed(t->measurements, t->n_measurements, c->measurement,
+                             c->measurement_len)) {
+        result_check(r, name, CHECK_FAIL, "measurement_not_allowed", exp, act,
+                     c->measurement_len ? "measurement not in the policy's allowlist"
+                                        : "the evidence carries no measurement");
+        rc = -1;
+    } else {
+        result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    }
+    free(exp);
+    free(act);
+    return rc;
+}
+
+static int appraise_platform(const struct policy *p, const struct claims *c,
+                             struct tether_result *r)
+{
+    const char *name = "policy.platform_id";
+    char *act = c->platform_id_len ? hex_dup(c->platform_id, c->platform_id_len) : NULL;
+    int rc = 0;
+    if (!p->has_platform_ids) {
+        result_check(r, name, CHECK_SKIP, NULL, "any platform", act,
+                     "no platform_ids allowlist in the policy: any genuine platform with an "
+                     "allowed measurement passes, so diversion to another genuine platform is "
+                     "not detected");
+    } else {
+        char *exp = p->n_platform_ids ? values_string(p->platform_ids, p->n_platform_ids) : NULL;
+        if (p->n_platform_ids == 0) {
+            result_check(r, name, CHECK_FAIL, "platform_not_allowed", "(none)", act,
+                         "the policy's platform allowlist is empty: nothing can pass");
+            rc = -1;
+        } else if (c->platform_id_len == 0) {
+            result_check(r, name, CHECK_FAIL, "platform_not_allowed", exp, NULL,
+                         "the evidence carries no platform identity");
+            rc = -1;
+        } else if (!value_listed(p->platform_ids, p->n_platform_ids, c->platform_id,
+                                 c->platform_id_len)) {
+            result_check(r, name, CHECK_FAIL, "platform_not_allowed", exp, act,
+                         "platform not in the policy's allowlist");
+            rc = -1;
+        } else {
+            result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+        }
+        free(exp);
+    }
+    free(act);
+    return rc;
+}
+
+static int appraise_tcb(const struct policy_tee *t, const struct claims *c,
+                        struct tether_result *r)
+{
+    const char *name = "policy.tcb";
+    char exp[32], act[32];
+    if (c->has_tcb)
+        snprintf(act, sizeof act, "%llu", (unsigned long long)c->tcb);
+    if (!t->has_min_tcb) {
+        result_check(r, name, CHECK_SKIP, NULL, "any", c->has_tcb ? act : NULL,
+                     "no min_tcb in the policy");
+        return 0;
+    }
+    snprintf(exp, sizeof exp, ">= %llu", (unsigned long long)t->min_tcb);
+    if (!c->has_tcb) {
+        result_check(r, name, CHECK_FAIL, "tcb_too_low", exp, NULL,
+                     "the evidence carries no TCB version");
+        return -1;
+    }
+    if (c->tcb < t->min_tcb) {
+        result_check(r, name, CHECK_FAIL, "tcb_too_low", exp, act,
+                     "TCB version below the policy's minimum");
+        return -1;
+    }
+    result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    return 0;
+}
+
+static int appraise_debug(const struct policy *p, const struct claims *c,
+                          struct tether_result *r)
+{
+    const char *name = "policy.debug";
+    const char *exp = p->allow_debug ? "false or true (allow_debug)" : "false";
+    const char *act = c->debug ? "true" : "false";
+    if (c->debug && !p->allow_debug) {
+        result_check(r, name, CHECK_FAIL, "debug_not_allowed", exp, act,
+                     "the TEE runs in debug mode, which lets the host inspect it; the policy "
+                     "does not set allow_debug");
+        return -1;
+    }
+    result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    return 0;
+}
+
+static int appraise_age(const struct policy *p, const struct claims *c, time_t now,
+                        struct tether_result *r)
+{
+    const char *name = "policy.evidence_age";
+    char exp[128], act[128], created[64], nowbuf[64];
+    if (p->max_evidence_age > 0)
+        snprintf(exp, sizeof exp, "age <= %lld s, not more than %d s in the future",
+                 (long long)p->max_evidence_age, FUTURE_TOLERANCE);
+    else
+        snprintf(exp, sizeof exp, "any age (no limit), not more than %d s in the future",
+                 FUTURE_TOLERANCE);
+    if (!c->has_timestamp) {
+        result_check(r, name, CHECK_SKIP, NULL, exp, NULL,
+                     "the evidence carries no timestamp: its freshness rests on the binder");
+        return 0;
+    }
+    int64_t ts = c->timestamp, n = (int64_t)now;
+    fmt_time(ts, created, sizeof created);
+    fmt_time(n, nowbuf, sizeof nowbuf);
+    /* Differences computed in unsigned arithmetic, only in the direction that is positive. */
+    if (ts > n) {
+        uint64_t ahead = (uint64_t)ts - (uint64_t)n;
+        snprintf(act, sizeof act, "created %s, %llu s in the future (now %s)", created,
+                 (unsigned long long)ahead, nowbuf);
+        if (ahead > FUTURE_TOLERANCE) {
+            result_check(r, name, CHECK_FAIL, "evidence_from_future", exp, act,
+                         "the evidence's signed timestamp is later than the time of "
+                         "verification");
+            return -1;
+        }
+    } else {
+        uint64_t age = (uint64_t)n - (uint64_t)ts;
+        snprintf(act, sizeof act, "created %s, age %llu s (now %s)", created,
+                 (unsigned long long)age, nowbuf);
+        if (p->max_evidence_age > 0 && age > (uint64_t)p->max_evidence_age) {
+            result_check(r, name, CHECK_FAIL, "evidence_too_old", exp, act,
+                         "the evidence's signed timestamp is older than max_evidence_age_seconds");
+            return -1;
+        }
+    }
+    result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    return 0;
+}
+
+int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
+                    struct tether_result *r)
+{
+    if (!p || !c || !r) {
+        if (r)
+            result_check(r, "policy", CHECK_FAIL, "internal", NULL, NULL,
+                         "appraisal called without a policy or claims");
+        return -1;
+    }
+    int rc = 0;
+    const struct policy_tee *t = policy_find_tee(p, c->tee);
+    char accepted[128] = "";
+    for (size_t i = 0; i < p->n_tees; i++) {
+        size_t used = strlen(accepted);
+        snprintf(accepted + used, sizeof accepted - used, "%s%s",
+                 i ? ", " : (p->n_tees > 1 ? "one of: " : ""), p->tees[i].name);
+    }
+    if (!t) {
+        result_check(r, "policy.tee_type", CHECK_FAIL, "tee_not_accepted", accepted,
+                     c->tee[0] ? c->tee : NULL, "the policy does not accept this TEE type");
+        return -1;
+    }
+    result_check(r, "policy.tee_type", CHECK_PASS, NULL, accepted, c->tee, NULL);
+    /* Every check is evaluated and recorded; after the first failure the result records the
+     * rest as "not reached". */
+    if (appraise_measurement(t, c, r) != 0)
+        rc = -1;
+    if (appraise_platform(p, c, r) != 0)
+        rc = -1;
+    if (appraise_tcb(t, c, r) != 0)
+        rc = -1;
+    if (appraise_debug(p, c, r) != 0)
+        rc = -1;
+    if (appraise_age(p, c, now, r) != 0)
+        rc = -1;
+    return rc;
+}

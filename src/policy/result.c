@@ -1,0 +1,193 @@
+/*
+ * result.c - the appraisal result: an ordered list of checks, the claims, and the verdict
+ * rule (result.h), serialised as the JSON report of docs/policy.md. Also the public
+ * tether_result_* accessors.
+ *
+ * Must never turn a failure into a pass: the verdict is computed from the recorded checks
+ * only (at least one pass, no failure), never from the cached JSON, and an allocation failure
+ * while recording can only make the verdict stricter. Once a check has failed, every later
+ * check is recorded as "skip" ("not reached"), whatever its caller claimed.
+ */
+#include "tether.h"
+
+#include "policy/result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+static void result_rebuild(struct tether_result *r);
+
+struct tether_result *result_new(void)
+{
+    struct tether_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->checks = json_array();
+    r->claims = json_object();
+    if (!r->checks || !r->claims) {
+        json_decref(r->checks);
+        json_decref(r->claims);
+        free(r);
+        return NULL;
+    }
+    result_rebuild(r);
+    return r;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static const char *status_name(enum check_status s)
+{
+    switch (s) {
+    case CHECK_PASS:
+        return "pass";
+    case CHECK_FAIL:
+        return "fail";
+    default:
+        return "skip";
+    }
+}
+
+void result_check(struct tether_result *r, const char *name, enum check_status status,
+                  const char *code, const char *expected, const char *actual,
+                  const char *detail)
+{
+    if (!r)
+        return;
+    if (!name)
+        name = "unnamed";
+    if (r->failed) {
+        /* The pipeline stops at the first failure: nothing after it counts either way. */
+        status = CHECK_SKIP;
+        code = NULL;
+        actual = NULL;
+        detail = "not reached";
+    }
+    if (status == CHECK_PASS)
+        code = "ok";
+    if (status == CHECK_FAIL) {
+        if (!code)
+            code = "check_failed";
+        r->failed = true;
+        snprintf(r->failed_code, sizeof r->failed_code, "%s", code);
+        snprintf(r->failed_check, sizeof r->failed_check, "%s", name);
+    } else if (status == CHECK_PASS) {
+        r->n_pass++;
+    }
+    json_t *o = json_object();
+    if (o) {
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "status", json_string(status_name(status)));
+        json_object_set_new(o, "code", str_or_null(code));
+        json_object_set_new(o, "expected", str_or_null(expected));
+        json_object_set_new(o, "actual", str_or_null(actual));
+        json_object_set_new(o, "detail", str_or_null(detail));
+        json_array_append_new(r->checks, o);
+    }
+    result_rebuild(r);
+}
+
+void result_check_hex(struct tether_result *r, const char *name, enum check_status status,
+                      const char *code, const uint8_t *expected, size_t expected_len,
+                      const uint8_t *actual, size_t actual_len, const char *detail)
+{
+    char *e = expected ? hex_dup(expected, expected_len) : NULL;
+    char *a = actual ? hex_dup(actual, actual_len) : NULL;
+    result_check(r, name, status, code, e, a, detail);
+    free(e);
+    free(a);
+}
+
+bool result_passed(const struct tether_result *r)
+{
+    return r && !r->failed && r->n_pass > 0;
+}
+
+void result_set_claims(struct tether_result *r, const char *tee, bool simulated, json_t *claims)
+{
+    if (!r)
+        return;
+    snprintf(r->tee, sizeof r->tee, "%s", tee ? tee : "");
+    r->simulated = simulated;
+    if (claims && json_is_object(claims)) {
+        json_decref(r->claims);
+        r->claims = json_incref(claims);
+    }
+    result_rebuild(r);
+}
+
+/* Rebuilt eagerly after every change so that the const public accessor never writes. */
+static void result_rebuild(struct tether_result *r)
+{
+    free(r->json);
+    r->json = NULL;
+    json_t *o = json_object();
+    if (!o)
+        return;
+    json_object_set_new(o, "verdict", json_string(result_passed(r) ? "pass" : "fail"));
+    json_object_set_new(o, "tee", r->tee[0] ? json_string(r->tee) : json_null());
+    json_object_set_new(o, "simulated", json_boolean(r->simulated));
+    json_object_set(o, "claims", r->claims);
+    json_object_set(o, "checks", r->checks);
+    r->json = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    json_decref(o);
+}
+
+const char *result_json(struct tether_result *r)
+{
+    if (!r)
+        return NULL;
+    if (!r->json)
+        result_rebuild(r);
+    return tether_result_json(r);
+}
+
+/* ---- public accessors ---- */
+
+TETHER_API int tether_result_passed(const struct tether_result *result)
+{
+    return result_passed(result) ? 1 : 0;
+}
+
+TETHER_API const char *tether_result_json(const struct tether_result *result)
+{
+    if (!result)
+        return NULL;
+    if (result->json)
+        return result->json;
+    /* Serialisation failed for lack of memory: still a valid report, never a false pass. */
+    return result_passed(result) ? "{\"verdict\":\"pass\",\"error\":\"report unavailable\"}"
+                                 : "{\"verdict\":\"fail\",\"error\":\"report unavailable\"}";
+}
+
+TETHER_API const char *tether_result_failed_code(const struct tether_result *result)
+{
+    if (!result || result_passed(result))
+        return NULL;
+    if (!result->failed)
+        return "no_check_passed";
+    return result->failed_code;
+}
+
+TETHER_API const char *tether_result_failed_check(const struct tether_result *result)
+{
+    if (!result || !result->failed)
+        return NULL;
+    return result->failed_check;
+}
+
+TETHER_API void tether_result_free(struct tether_result *result)
+{
+    if (!result)
+        return;
+    json_decref(result->checks);
+    json_decref(result->claims);
+    free(result->json);
+    free(result);
+}

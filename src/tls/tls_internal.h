@@ -1,0 +1,123 @@
+/*
+ * tls_internal.h - the connection layer's private state. Only src/tls/ includes this file; it
+ * is the one place in tether that knows OpenSSL's SSL object.
+ */
+#ifndef TETHER_TLS_INTERNAL_H
+#define TETHER_TLS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "tether.h"
+
+#include "attester/attester.h"
+#include "ea/ea.h"
+#include "policy/policy.h"
+#include "policy/result.h"
+#include "util/util.h"
+
+struct tether_config {
+    struct error_state err;
+    int refs;              /* the config and every connection made from it (atomic) */
+    pthread_mutex_t lock;  /* guards the lazily built TLS contexts and attester */
+    int attest;            /* TETHER_ATTEST_* */
+    char *tee_spec;
+    struct attester_handle attester; /* opened lazily, shared by connections */
+    bool attester_open;
+    struct policy *policy;
+    unsigned handshake_ms;
+    unsigned attest_ms;
+    char *cert_file, *key_file, *ca_file;
+    bool cocos_compat;
+    SSL_CTX *ssl_ctx[2];   /* [0] client, [1] server; built lazily, dropped on change */
+};
+
+enum conn_state { ST_NEW, ST_TLS, ST_ATTEST, ST_READY, ST_CLOSED, ST_FAILED };
+
+struct tether {
+    struct tether_config *cfg;
+    struct error_state err;
+    bool server;
+    int fd;
+    SSL *ssl;
+    enum conn_state state;
+    int64_t deadline;         /* monotonic ms for the current phase */
+
+    bool we_attest;           /* we answer the peer's requests */
+    bool we_appraise;         /* we request and appraise the peer's evidence */
+    bool framed;              /* tether framing in effect */
+    bool compat;              /* Cocos single-exchange mode */
+    bool sent_auth;           /* we have sent at least one authenticator */
+    unsigned n_appraised;     /* successful appraisals of the peer */
+
+    const EVP_MD *md;         /* the cipher suite's hash */
+    struct ea_exporters x_peer; /* exporters for authenticators the peer sends */
+    struct ea_exporters x_own;  /* exporters for authenticators we send */
+
+    /* our outstanding request */
+    bool req_outstanding;
+    uint8_t *req_msg;
+    size_t req_len;
+    struct ea_request req;
+    int64_t req_deadline;
+
+    /* digests of the contexts of requests we have answered (reuse is rejected) */
+    uint8_t (*seen_ctx)[32];
+    size_t n_seen_ctx;
+
+    /* outgoing bytes (whole frames, or raw data in compat mode) */
+    uint8_t *out;
+    size_t out_len, out_off, out_cap;
+    size_t write_commit;      /* tether_write: bytes accepted once out drains, 0 if none */
+
+    /* incoming frame */
+    uint8_t in_hdr[EA_FRAME_HEADER_LEN];
+    size_t in_hdr_got;
+    uint8_t in_type;
+    uint32_t in_len;
+    uint8_t *in_buf;
+    size_t in_got, in_cap;
+
+    /* application data received in frames, not yet read */
+    uint8_t *app;
+    size_t app_len, app_off, app_cap;
+    bool peer_closed;
+
+    struct tether_result *result; /* latest appraisal of the peer */
+    char version[32];
+    char cipher[64];
+
+#ifdef TETHER_TEST_HOOKS
+    /* Test-only: called with each fresh authenticator private key (the "TEE key leak" of
+     * protocol.md 9.1). Compiled only into the test objects, never into libtether. */
+    void (*test_leak_key)(void *arg, EVP_PKEY *key);
+    void *test_leak_arg;
+#endif
+};
+
+/* config.c */
+SSL_CTX *config_ssl_ctx(struct tether_config *cfg, bool server, struct error_state *err);
+int config_attester(struct tether_config *cfg, struct attester_handle **h, struct error_state *err);
+void config_ref(struct tether_config *cfg);
+void config_unref(struct tether_config *cfg);
+
+/* attest.c: the attestation exchange (sans socket: works on frames) */
+int attest_on_tls_done(struct tether *ctx);
+int attest_send_request(struct tether *ctx);
+int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len);
+int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t len);
+
+/* conn.c: output queue */
+int conn_queue_frame(struct tether *ctx, uint8_t type, const uint8_t *payload, size_t len);
+int conn_fail(struct tether *ctx, int category, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#ifdef TETHER_TEST_HOOKS
+void tether_test_set_leak_key(struct tether *ctx, void (*cb)(void *, EVP_PKEY *), void *arg);
+#endif
+
+#endif
