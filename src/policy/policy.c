@@ -707,7 +707,7 @@ static int appraise_age(const struct policy *p, const struct claims *c, time_t n
                         struct tether_result *r)
 {
     const char *name = "policy.evidence_age";
-    char exp[128], act[128], created[64], nowbuf[64];
+    char exp[128], act[256], created[64], nowbuf[64];
     if (p->max_evidence_age > 0)
         snprintf(exp, sizeof exp, "age <= %lld s, not more than %d s in the future",
                  (long long)p->max_evidence_age, FUTURE_TOLERANCE);

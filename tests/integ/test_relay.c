@@ -1,0 +1,939 @@
+/*
+ * test_relay.c - scripted attackers against tether connections (protocol.md section 9).
+ *
+ * Every connection runs over AF_UNIX socket pairs inside this process: the genuine endpoints
+ * are tether handles in threads, the attacker is raw OpenSSL plus tether's own sans-IO EA
+ * code. Test-only powers (the leaked authenticator key, evidence over chosen report_data)
+ * come from the test-hook build and from calling the attester directly here; neither exists
+ * in libtether.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "attester/attester.h"
+#include "binding/binder.h"
+#include "ea/ea.h"
+#include "lib/harness.h"
+
+static struct sim_env env;
+
+static int setup(void **state)
+{
+    (void)state;
+    return sim_env_setup(&env);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_env_cleanup(&env);
+    return 0;
+}
+
+/* ---- the leaked key (T-5, T-6, T-20) ---- */
+struct leak {
+    EVP_PKEY *keys[4];
+    int n;
+};
+
+static void leak_cb(void *arg, EVP_PKEY *key)
+{
+    struct leak *l = arg;
+    if (l->n < 4 && EVP_PKEY_up_ref(key))
+        l->keys[l->n++] = key;
+}
+
+static void leak_free(struct leak *l)
+{
+    for (int i = 0; i < l->n; i++)
+        EVP_PKEY_free(l->keys[i]);
+}
+
+/* ---- a protocol-correct fake attester built from tether's sans-IO parts ----
+ * It answers a request with evidence from the sim TEE over whatever binder the test wants
+ * (the attestation-oracle power: test-only). */
+struct fake_opts {
+    const char *label;          /* exporter label used for the binder */
+    const char *json_label;     /* label written in the payload */
+    const uint8_t *evidence;    /* evidence to send instead of fresh evidence */
+    size_t evidence_len;
+    bool no_cmw;
+    uint8_t *evidence_out;      /* copy of the evidence sent (caller frees) */
+    size_t evidence_out_len;
+};
+
+static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_t req_len,
+                       struct fake_opts *o, struct bytes_writer *out)
+{
+    struct ea_request req;
+    enum ea_error e;
+    if (ea_request_parse(req_msg, req_len, &req, &e) != 0)
+        return -1;
+    struct ea_exporters x;
+    if (raw_exporters(ssl, server_role, &x) != 0)
+        return -1;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 42);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"fake", -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_sign(cert, key, EVP_sha256());
+    uint8_t *der = NULL, *spki = NULL;
+    int der_len = i2d_X509(cert, &der);
+    int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+    uint8_t exported[32];
+    const char *label = o->label ? o->label : BINDER_LABEL_SERVER;
+    SSL_export_keying_material(ssl, exported, 32, label, strlen(label), req.context,
+                               req.context_len, 1);
+    struct binder b;
+    int rc = binder_compute(x.md, spki, (size_t)spki_len, exported, &b);
+    struct attester_handle h;
+    char err[256];
+    uint8_t *ev = NULL;
+    size_t ev_len = 0;
+    char spec[400];
+    snprintf(spec, sizeof spec, "sim:%s", env.b);
+    if (rc == 0 && !o->evidence) {
+        rc = attester_open(spec, &h, err, sizeof err);
+        if (rc == 0) {
+            rc = h.backend->evidence(h.state, &b, &ev, &ev_len, err, sizeof err);
+            attester_close(&h);
+        }
+    } else if (rc == 0) {
+        ev = malloc(o->evidence_len);
+        memcpy(ev, o->evidence, o->evidence_len);
+        ev_len = o->evidence_len;
+    }
+    struct ea_payload p = {.version = 1, .evidence = ev, .evidence_len = ev_len};
+    snprintf(p.media_type, sizeof p.media_type, "application/vnd.tether.sim-evidence+binary");
+    snprintf(p.exporter_label, sizeof p.exporter_label, "%s", o->json_label ? o->json_label : label);
+    memcpy(p.aik_pub_hash, b.aik_pub_hash, b.hash_len);
+    p.aik_pub_hash_len = b.hash_len;
+    memcpy(p.binding, b.binding, b.hash_len);
+    p.binding_len = b.hash_len;
+    char *json = NULL;
+    size_t json_len = 0;
+    if (rc == 0)
+        rc = ea_payload_encode(&p, &json, &json_len);
+    struct ea_authenticator_params ap = {.key = key,
+                                         .cert_der = der,
+                                         .cert_len = (size_t)der_len,
+                                         .sigalg = EA_SIG_ECDSA_P256_SHA256,
+                                         .cmw = o->no_cmw ? NULL : (uint8_t *)json,
+                                         .cmw_len = o->no_cmw ? 0 : json_len,
+                                         .framing = req.framing_offered};
+    if (rc == 0)
+        rc = ea_authenticator_build(&x, req_msg, req_len, &req, &ap, out, &e);
+    if (rc == 0 && o->evidence_out == NULL && ev) {
+        o->evidence_out = malloc(ev_len);
+        memcpy(o->evidence_out, ev, ev_len);
+        o->evidence_out_len = ev_len;
+    }
+    free(json);
+    free(ev);
+    OPENSSL_free(der);
+    OPENSSL_free(spki);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+/* Run a tether client against a scripted server on a socket pair. The script gets the raw
+ * server-side SSL after the TLS handshake. Returns the client endpoint (joined). */
+typedef void (*server_script)(SSL *ssl, void *arg);
+
+static void run_client_against(struct endpoint *cl, struct tether_config *ccfg, server_script s,
+                               void *arg)
+{
+    int fds[2];
+    socket_pair(fds);
+    memset(cl, 0, sizeof *cl);
+    cl->cfg = ccfg;
+    cl->fd = fds[0];
+    endpoint_start(cl);
+    SSL_CTX *sctx = NULL;
+    SSL *ssl = raw_server(fds[1], &sctx);
+    if (ssl) {
+        s(ssl, arg);
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+        SSL_CTX_free(sctx);
+    }
+    shutdown(fds[1], SHUT_RDWR);
+    endpoint_join(cl);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void expect_failure(const struct endpoint *ep, const char *code, int category)
+{
+    if (ep->rc == 0 || strcmp(ep->code, code) != 0)
+        fprintf(stderr, "# expected %s, got rc=%d code=%s err=%s\n", code, ep->rc, ep->code,
+                ep->err);
+    assert_int_not_equal(ep->rc, 0);
+    assert_string_equal(ep->code, code);
+    if (category)
+        assert_int_equal(ep->category, category);
+}
+
+/* ---- baseline: a genuine connection passes, and its report says what passed ---- */
+static void genuine_connection_attests_and_echoes(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint sv = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1],
+                          .server = true, .echo = true};
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    endpoint_start(&sv);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    /* T-16 (API side): no application data before the peer is attested. */
+    assert_int_equal(tether_write(t, "x", 1), -1);
+    assert_string_equal(tether_error_code(t), "not_attested");
+    assert_int_equal(tether_error_category(t), TETHER_ERR_PROTOCOL);
+    assert_int_equal(tether_handshake(t), 0);
+    const struct tether_result *r = tether_peer_result(t);
+    assert_non_null(r);
+    assert_true(tether_result_passed(r));
+    const char *json = tether_result_json(r);
+    assert_non_null(strstr(json, "\"verdict\":\"pass\""));
+    assert_non_null(strstr(json, "binding.report_data"));
+    assert_non_null(strstr(json, "\"simulated\":true"));
+    assert_int_equal(tether_write(t, "hello", 5), 5);
+    char buf[16] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_string_equal(tether_conn_version(t), "TLSv1.3");
+    tether_close(t);
+    tether_free(t);
+    assert_int_equal(endpoint_join(&sv), 0);
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+}
+
+/* ---- T-5 / T-6: full MITM relay with the authenticator key leaked ---- */
+struct relay_opts {
+    bool rewrite_context;  /* T-6 */
+    bool fix_json_binder;  /* also rewrite the unsigned JSON binder for C's connection */
+};
+
+static void relay_with_leaked_key(struct relay_opts *ro, struct endpoint *cl_out)
+{
+    int cpair[2], spair[2];
+    socket_pair(cpair);
+    socket_pair(spair);
+    struct leak leak = {0};
+    struct endpoint sv = {.cfg = server_config(env.b, TETHER_ATTEST_SERVER, NULL),
+                          .fd = spair[1], .server = true, .echo = true,
+                          .leak_key = leak_cb, .leak_arg = &leak};
+    struct endpoint *cl = cl_out;
+    memset(cl, 0, sizeof *cl);
+    cl->cfg = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    cl->fd = cpair[0];
+    endpoint_start(cl);
+    endpoint_start(&sv);
+    SSL_CTX *c1 = NULL, *c2 = NULL;
+    SSL *to_client = raw_server(cpair[1], &c1); /* attacker's own certificate */
+    SSL *to_server = raw_client(spair[0], &c2);
+    assert_non_null(to_client);
+    assert_non_null(to_server);
+    uint8_t type, *req = NULL, *auth = NULL;
+    size_t req_len, auth_len;
+    assert_int_equal(raw_read_frame(to_client, &type, &req, &req_len), 0);
+    assert_int_equal(type, EA_FRAME_REQUEST);
+    struct ea_request creq, sreq;
+    enum ea_error e;
+    assert_int_equal(ea_request_parse(req, req_len, &creq, &e), 0);
+    /* Forward C's request to S2, unchanged (T-5) or with another context (T-6). */
+    struct bytes_writer fw;
+    writer_init(&fw, 65536);
+    sreq = creq;
+    if (ro->rewrite_context)
+        RAND_bytes(sreq.context, (int)sreq.context_len);
+    assert_int_equal(ea_request_encode(&sreq, &fw), 0);
+    assert_int_equal(raw_write_frame(to_server, EA_FRAME_REQUEST, fw.data, fw.len), 0);
+    assert_int_equal(raw_read_frame(to_server, &type, &auth, &auth_len), 0);
+    assert_int_equal(type, EA_FRAME_AUTHENTICATOR);
+    /* Open S2's authenticator with the A-S2 exporters (the attacker holds that connection). */
+    struct ea_exporters x_as, x_ca;
+    assert_int_equal(raw_exporters(to_server, true, &x_as), 0);
+    assert_int_equal(raw_exporters(to_client, true, &x_ca), 0);
+    struct ea_authenticator a;
+    assert_int_equal(ea_authenticator_validate(&x_as, fw.data, fw.len, &sreq, auth, auth_len, true,
+                                               &a, &e), 0);
+    assert_int_equal(leak.n, 1);
+    /* Re-sign CertificateVerify over C's transcript with the leaked key and recompute Finished
+     * with the C-A finished key: S2's certificate and evidence, C's context. */
+    char *json = NULL;
+    size_t json_len = 0;
+    struct ea_payload p;
+    assert_int_equal(ea_payload_parse(a.cmw, a.cmw_len, &p, &(const char *){NULL}), 0);
+    if (ro->fix_json_binder) {
+        uint8_t exported[32];
+        SSL_export_keying_material(to_client, exported, 32, "Attestation", 11, creq.context,
+                                   creq.context_len, 1);
+        struct binder b;
+        assert_int_equal(binder_compute(x_ca.md, a.spki, a.spki_len, exported, &b), 0);
+        memcpy(p.binding, b.binding, b.hash_len);
+    }
+    assert_int_equal(ea_payload_encode(&p, &json, &json_len), 0);
+    struct ea_authenticator_params ap = {.key = leak.keys[0], .cert_der = a.cert_der,
+                                         .cert_len = a.cert_len, .sigalg = a.sigalg,
+                                         .cmw = (uint8_t *)json, .cmw_len = json_len,
+                                         .framing = a.framing};
+    struct bytes_writer out;
+    writer_init(&out, EA_FRAME_MAX_PAYLOAD);
+    assert_int_equal(ea_authenticator_build(&x_ca, req, req_len, &creq, &ap, &out, &e), 0);
+    assert_int_equal(raw_write_frame(to_client, EA_FRAME_AUTHENTICATOR, out.data, out.len), 0);
+    endpoint_join(cl);
+    SSL_shutdown(to_server);
+    shutdown(spair[0], SHUT_RDWR);
+    endpoint_join(&sv);
+    writer_free(&out);
+    writer_free(&fw);
+    free(json);
+    ea_payload_clear(&p);
+    ea_authenticator_clear(&a);
+    free(req);
+    free(auth);
+    SSL_free(to_client);
+    SSL_free(to_server);
+    SSL_CTX_free(c1);
+    SSL_CTX_free(c2);
+    leak_free(&leak);
+    tether_config_free(sv.cfg);
+    tether_config_free(cl->cfg);
+    for (int i = 0; i < 2; i++) {
+        close(cpair[i]);
+        close(spair[i]);
+    }
+}
+
+static void relay_with_leaked_key_fails_on_binder_mismatch(void **state)
+{
+    (void)state;
+    struct relay_opts ro = {0};
+    struct endpoint cl;
+    relay_with_leaked_key(&ro, &cl);
+    /* The authenticator itself verified (the attacker holds the key): the binder decided. */
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+    assert_non_null(strstr(cl.result_json, "\"name\":\"authenticator\",\"status\":\"pass\""));
+    assert_non_null(strstr(cl.result_json, "\"name\":\"evidence.signature\",\"status\":\"pass\""));
+}
+
+static void relay_with_context_rewrite_fails_on_binder_mismatch(void **state)
+{
+    (void)state;
+    struct relay_opts ro = {.rewrite_context = true};
+    struct endpoint cl;
+    relay_with_leaked_key(&ro, &cl);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+}
+
+static void relay_with_rewritten_json_binder_still_fails_on_hardware_report_data(void **state)
+{
+    (void)state;
+    struct relay_opts ro = {.fix_json_binder = true};
+    struct endpoint cl;
+    relay_with_leaked_key(&ro, &cl);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+}
+
+/* ---- T-7: byte-forwarding control: attestation passes, the attacker sees no plaintext ---- */
+struct forwarder {
+    int a, b;
+    uint8_t seen[1 << 16];
+    size_t seen_len;
+};
+
+static void *forward_main(void *arg)
+{
+    struct forwarder *f = arg;
+    struct pollfd p[2] = {{.fd = f->a, .events = POLLIN}, {.fd = f->b, .events = POLLIN}};
+    for (int rounds = 0; rounds < 10000; rounds++) {
+        if (poll(p, 2, 5000) <= 0)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (!p[i].revents)
+                continue;
+            uint8_t buf[4096];
+            ssize_t n = read(p[i].fd, buf, sizeof buf);
+            if (n <= 0)
+                return NULL;
+            if ((size_t)n <= sizeof f->seen - f->seen_len) {
+                memcpy(f->seen + f->seen_len, buf, (size_t)n);
+                f->seen_len += (size_t)n;
+            }
+            if (write(p[1 - i].fd, buf, (size_t)n) != n)
+                return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void byte_forwarding_relay_attests_but_attacker_reads_nothing(void **state)
+{
+    (void)state;
+    int cpair[2], spair[2];
+    socket_pair(cpair);
+    socket_pair(spair);
+    struct forwarder *f = calloc(1, sizeof *f);
+    f->a = cpair[1];
+    f->b = spair[0];
+    pthread_t th;
+    pthread_create(&th, NULL, forward_main, f);
+    struct endpoint sv = {.cfg = server_config(env.b, TETHER_ATTEST_SERVER, NULL), .fd = spair[1],
+                          .server = true, .echo = true};
+    endpoint_start(&sv);
+    struct tether_config *ccfg = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, cpair[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    const char secret[] = "SECRET-7f3a9c";
+    assert_int_equal(tether_write(t, secret, sizeof secret - 1), (ssize_t)(sizeof secret - 1));
+    char buf[64] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), (ssize_t)(sizeof secret - 1));
+    tether_close(t);
+    tether_free(t);
+    shutdown(cpair[0], SHUT_RDWR);
+    assert_int_equal(endpoint_join(&sv), 0);
+    shutdown(spair[1], SHUT_RDWR);
+    pthread_join(th, NULL);
+    assert_null(memmem(f->seen, f->seen_len, "SECRET", 6));
+    assert_true(f->seen_len > 1000);
+    free(f);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+    for (int i = 0; i < 2; i++) {
+        close(cpair[i]);
+        close(spair[i]);
+    }
+}
+
+/* ---- T-10: diversion to another genuine platform ---- */
+static void diversion_passes_without_and_fails_with_platform_policy(void **state)
+{
+    (void)state;
+    for (int with_policy = 0; with_policy < 2; with_policy++) {
+        int fds[2];
+        socket_pair(fds);
+        struct endpoint sv = {.cfg = server_config(env.b, TETHER_ATTEST_SERVER, NULL),
+                              .fd = fds[1], .server = true};
+        struct endpoint cl = {.cfg = client_config(with_policy ? env.policy_a : env.policy_any,
+                                                   NULL, TETHER_ATTEST_SERVER),
+                              .fd = fds[0]};
+        endpoint_start(&sv);
+        endpoint_start(&cl);
+        endpoint_join(&cl);
+        endpoint_join(&sv);
+        if (with_policy) {
+            expect_failure(&cl, "platform_not_allowed", TETHER_ERR_POLICY);
+        } else {
+            assert_int_equal(cl.rc, 0);
+            /* The report says the platform was not checked. */
+            assert_non_null(strstr(cl.result_json, "\"name\":\"policy.platform_id\",\"status\":\"skip\""));
+        }
+        tether_config_free(sv.cfg);
+        tether_config_free(cl.cfg);
+        close(fds[0]);
+        close(fds[1]);
+    }
+}
+
+/* ---- scripted malicious servers ---- */
+static void script_empty_authenticator(SSL *ssl, void *arg)
+{
+    (void)arg;
+    uint8_t type, *req;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    struct ea_request r;
+    enum ea_error e;
+    ea_request_parse(req, len, &r, &e);
+    struct ea_exporters x;
+    raw_exporters(ssl, true, &x);
+    /* Cocos's empty-authenticator construction: Finished over HC || request || Certificate
+     * with an empty list (cocos-ea-wire.md 4.4). Cocos's client accepts it. */
+    uint8_t cert[4 + 1 + 255 + 3];
+    size_t cl = 0;
+    cert[cl++] = EA_HS_CERTIFICATE;
+    uint32_t body = 1 + (uint32_t)r.context_len + 3;
+    cert[cl++] = 0;
+    cert[cl++] = (uint8_t)(body >> 8);
+    cert[cl++] = (uint8_t)body;
+    cert[cl++] = (uint8_t)r.context_len;
+    memcpy(cert + cl, r.context, r.context_len);
+    cl += r.context_len;
+    cert[cl++] = 0;
+    cert[cl++] = 0;
+    cert[cl++] = 0;
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    uint8_t th[64], mac[64];
+    unsigned thl = 0, macl = 0;
+    EVP_DigestInit_ex(h, x.md, NULL);
+    EVP_DigestUpdate(h, x.hc, x.hash_len);
+    EVP_DigestUpdate(h, req, len);
+    EVP_DigestUpdate(h, cert, cl);
+    EVP_DigestFinal_ex(h, th, &thl);
+    EVP_MD_CTX_free(h);
+    HMAC(x.md, x.fk, (int)x.hash_len, th, thl, mac, &macl);
+    uint8_t fin[4 + 64] = {EA_HS_FINISHED, 0, 0, (uint8_t)macl};
+    memcpy(fin + 4, mac, macl);
+    raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, fin, 4 + macl);
+    free(req);
+}
+
+static void empty_authenticator_is_rejected(void **state)
+{
+    (void)state;
+    struct endpoint cl;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    run_client_against(&cl, c, script_empty_authenticator, NULL);
+    expect_failure(&cl, "ea_empty_authenticator", TETHER_ERR_PROTOCOL);
+    tether_config_free(c);
+}
+
+struct fake_script {
+    struct fake_opts o;
+    uint8_t *frame_out; /* the authenticator sent (caller frees) */
+    size_t frame_out_len;
+    const uint8_t *replay; /* send this authenticator instead */
+    size_t replay_len;
+};
+
+static void script_fake(SSL *ssl, void *arg)
+{
+    struct fake_script *fs = arg;
+    uint8_t type, *req;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    if (fs->replay) {
+        raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, fs->replay, fs->replay_len);
+    } else {
+        struct bytes_writer w;
+        writer_init(&w, EA_FRAME_MAX_PAYLOAD);
+        if (fake_answer(ssl, true, req, len, &fs->o, &w) == 0) {
+            raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, w.data, w.len);
+            fs->frame_out = malloc(w.len);
+            memcpy(fs->frame_out, w.data, w.len);
+            fs->frame_out_len = w.len;
+        }
+        writer_free(&w);
+    }
+    /* Wait for the client's verdict (it closes on failure). */
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+    free(req);
+}
+
+static void independent_attester_is_accepted_then_its_replay_is_rejected(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct fake_script fs = {0};
+    struct endpoint cl;
+    /* The fake attester follows the wire format with tether's parts but its own glue: the
+     * tether client accepts it. */
+    run_client_against(&cl, c, script_fake, &fs);
+    assert_int_equal(cl.rc, 0);
+    assert_non_null(fs.frame_out);
+    /* T-15: the same authenticator on another connection. */
+    struct fake_script replay = {.replay = fs.frame_out, .replay_len = fs.frame_out_len};
+    run_client_against(&cl, c, script_fake, &replay);
+    expect_failure(&cl, "ea_context_mismatch", TETHER_ERR_PROTOCOL);
+    /* T-11: stale evidence (from the first connection) beside a fresh, correct binder. */
+    struct fake_script stale = {.o = {.evidence = fs.o.evidence_out,
+                                      .evidence_len = fs.o.evidence_out_len}};
+    run_client_against(&cl, c, script_fake, &stale);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+    free(fs.frame_out);
+    free(fs.o.evidence_out);
+    free(stale.o.evidence_out);
+    tether_config_free(c);
+}
+
+static void exporter_label_confusion_is_rejected(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct endpoint cl;
+    /* T-13: the payload declares the draft's other label and binds with it. */
+    struct fake_script fs = {.o = {.label = "Attestation Binding"}};
+    run_client_against(&cl, c, script_fake, &fs);
+    expect_failure(&cl, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
+    free(fs.o.evidence_out);
+    /* ... or declares the right label but bound with the other one. */
+    struct fake_script fs2 = {.o = {.label = "Attestation Binding", .json_label = "Attestation"}};
+    run_client_against(&cl, c, script_fake, &fs2);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+    free(fs2.o.evidence_out);
+    tether_config_free(c);
+}
+
+static void authenticator_without_cmw_attestation_is_rejected(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct endpoint cl;
+    struct fake_script fs = {.o = {.no_cmw = true}};
+    run_client_against(&cl, c, script_fake, &fs);
+    expect_failure(&cl, "ea_cmw_missing", TETHER_ERR_PROTOCOL);
+    free(fs.o.evidence_out);
+    tether_config_free(c);
+}
+
+/* ---- T-18: reflection in mutual mode ---- */
+static void script_reflect(SSL *ssl, void *arg)
+{
+    (void)arg;
+    uint8_t type, *req, *auth = NULL;
+    size_t len, auth_len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    struct ea_request r;
+    enum ea_error e;
+    ea_request_parse(req, len, &r, &e);
+    /* Ask the client to attest with the client's own context ... */
+    r.msg_type = EA_HS_CERTIFICATE_REQUEST;
+    struct bytes_writer w;
+    writer_init(&w, 65536);
+    ea_request_encode(&r, &w);
+    raw_write_frame(ssl, EA_FRAME_REQUEST, w.data, w.len);
+    writer_free(&w);
+    /* ... and hand its authenticator back as ours. */
+    if (raw_read_frame(ssl, &type, &auth, &auth_len) == 0)
+        raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, auth, auth_len);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+    free(auth);
+    free(req);
+}
+
+static void reflected_authenticator_is_rejected_in_mutual_mode(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, env.a, TETHER_ATTEST_MUTUAL);
+    struct endpoint cl;
+    run_client_against(&cl, c, script_reflect, NULL);
+    expect_failure(&cl, "ea_bad_signature", TETHER_ERR_PROTOCOL);
+    tether_config_free(c);
+}
+
+/* ---- scripted malicious clients against a tether server ---- */
+static void run_server_against(struct endpoint *sv, struct tether_config *scfg,
+                               void (*script)(SSL *, void *), void *arg, const char *groups,
+                               int max_version)
+{
+    int fds[2];
+    socket_pair(fds);
+    memset(sv, 0, sizeof *sv);
+    sv->cfg = scfg;
+    sv->fd = fds[1];
+    sv->server = true;
+    sv->echo = true;
+    endpoint_start(sv);
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+    if (max_version)
+        SSL_CTX_set_max_proto_version(c, max_version);
+    if (groups)
+        SSL_CTX_set1_groups_list(c, groups);
+    SSL *ssl = SSL_new(c);
+    SSL_set_fd(ssl, fds[0]);
+    if (SSL_connect(ssl) == 1 && script)
+        script(ssl, arg);
+    SSL_free(ssl);
+    SSL_CTX_free(c);
+    shutdown(fds[0], SHUT_RDWR);
+    endpoint_join(sv);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void send_request(SSL *ssl, bool cmw, bool framing, const uint8_t *ctx32)
+{
+    struct ea_request r = {.msg_type = EA_HS_CLIENT_CERTIFICATE_REQUEST, .context_len = 32,
+                           .n_sigalgs = 1, .cmw_offered = cmw, .framing_offered = framing};
+    r.sigalgs[0] = EA_SIG_ECDSA_P256_SHA256;
+    if (ctx32)
+        memcpy(r.context, ctx32, 32);
+    else
+        RAND_bytes(r.context, 32);
+    struct bytes_writer w;
+    writer_init(&w, 65536);
+    ea_request_encode(&r, &w);
+    raw_write_frame(ssl, EA_FRAME_REQUEST, w.data, w.len);
+    writer_free(&w);
+}
+
+static void script_data_first(SSL *ssl, void *arg)
+{
+    (void)arg;
+    raw_write_frame(ssl, EA_FRAME_DATA, (const uint8_t *)"SECRET", 6);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void application_data_before_attestation_is_refused(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_data_first,
+                       NULL, NULL, 0);
+    expect_failure(&sv, "data_before_attestation", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+static void script_no_cmw(SSL *ssl, void *arg)
+{
+    (void)arg;
+    send_request(ssl, false, true, NULL);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void request_without_cmw_attestation_is_refused(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_no_cmw, NULL,
+                       NULL, 0);
+    expect_failure(&sv, "cmw_not_offered", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+struct ticket_probe {
+    int tickets;
+    int auth_ok;
+};
+
+static int count_ticket(SSL *ssl, SSL_SESSION *sess)
+{
+    struct ticket_probe *tp = SSL_get_app_data(ssl);
+    (void)sess;
+    tp->tickets++;
+    return 0;
+}
+
+static void script_reuse_context_and_count_tickets(SSL *ssl, void *arg)
+{
+    struct ticket_probe *tp = arg;
+    SSL_set_app_data(ssl, tp);
+    uint8_t ctx[32];
+    RAND_bytes(ctx, sizeof ctx);
+    send_request(ssl, true, true, ctx);
+    uint8_t type, *auth;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &auth, &len) == 0 && type == EA_FRAME_AUTHENTICATOR)
+        tp->auth_ok = 1;
+    free(auth);
+    /* T-15: the same context again on this connection. */
+    send_request(ssl, true, true, ctx);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void context_reuse_is_rejected_and_no_ticket_is_sent(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    struct ticket_probe tp = {0};
+    int fds[2];
+    socket_pair(fds);
+    memset(&sv, 0, sizeof sv);
+    sv.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL);
+    sv.fd = fds[1];
+    sv.server = true;
+    sv.echo = true;
+    endpoint_start(&sv);
+    /* A client that would keep tickets (T-17): tether's server must send none. */
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_clear_options(c, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c, count_ticket);
+    SSL *ssl = SSL_new(c);
+    SSL_set_fd(ssl, fds[0]);
+    assert_int_equal(SSL_connect(ssl), 1);
+    script_reuse_context_and_count_tickets(ssl, &tp);
+    SSL_free(ssl);
+    SSL_CTX_free(c);
+    shutdown(fds[0], SHUT_RDWR);
+    endpoint_join(&sv);
+    close(fds[0]);
+    close(fds[1]);
+    assert_int_equal(tp.auth_ok, 1);
+    assert_int_equal(tp.tickets, 0);
+    expect_failure(&sv, "ea_context_reused", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+static void tls12_and_weak_groups_are_refused(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), NULL, NULL, NULL,
+                       TLS1_2_VERSION);
+    assert_int_not_equal(sv.rc, 0);
+    assert_int_equal(sv.category, TETHER_ERR_TLS);
+    tether_config_free(sv.cfg);
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), NULL, NULL,
+                       "ffdhe2048", 0);
+    assert_int_not_equal(sv.rc, 0);
+    assert_int_equal(sv.category, TETHER_ERR_TLS);
+    tether_config_free(sv.cfg);
+}
+
+/* ---- T-20: a fresh authenticator key for every connection ---- */
+static void every_connection_gets_a_distinct_authenticator_key(void **state)
+{
+    (void)state;
+    struct leak leak = {0};
+    struct tether_config *scfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    for (int i = 0; i < 3; i++) {
+        int fds[2];
+        socket_pair(fds);
+        struct endpoint sv = {.cfg = scfg, .fd = fds[1], .server = true, .leak_key = leak_cb,
+                              .leak_arg = &leak};
+        struct endpoint cl = {.cfg = ccfg, .fd = fds[0]};
+        endpoint_start(&sv);
+        endpoint_start(&cl);
+        assert_int_equal(endpoint_join(&cl), 0);
+        endpoint_join(&sv);
+        close(fds[0]);
+        close(fds[1]);
+    }
+    assert_int_equal(leak.n, 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            assert_int_not_equal(EVP_PKEY_eq(leak.keys[i], leak.keys[j]), 1);
+    leak_free(&leak);
+    tether_config_free(scfg);
+    tether_config_free(ccfg);
+}
+
+/* ---- mutual attestation and re-attestation on a live connection ---- */
+static void *mutual_server_main(void *arg)
+{
+    struct endpoint *ep = arg;
+    struct tether *t = tether_server(ep->cfg);
+    ep->rc = -1;
+    if (tether_accept_fd(t, ep->fd) == 0 && tether_handshake(t) == 0) {
+        /* Echo, answering the client's re-attestation requests inside tether_read, and ask
+         * the client for fresh evidence once. */
+        char buf[256];
+        int ok = tether_reattest(t) == 0 && tether_reattest_poll(t) == 0 &&
+                 tether_attestation_count(t) == 2;
+        ssize_t n;
+        while (ok && (n = tether_read(t, buf, sizeof buf)) > 0)
+            ok = tether_write(t, buf, (size_t)n) == n;
+        ep->rc = ok ? 0 : -1;
+    }
+    if (ep->rc)
+        snprintf(ep->err, sizeof ep->err, "%s", tether_error(t) ? tether_error(t) : "");
+    tether_close(t);
+    tether_free(t);
+    return NULL;
+}
+
+static void mutual_attestation_with_reattestation_on_live_connection(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint sv = {.cfg = server_config(env.a, TETHER_ATTEST_MUTUAL, env.policy_any),
+                          .fd = fds[1], .server = true};
+    pthread_create(&sv.th, NULL, mutual_server_main, &sv);
+    struct tether_config *ccfg = client_config(env.policy_a, env.b, TETHER_ATTEST_MUTUAL);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(tether_reattest(t), 0);
+        assert_int_equal(tether_reattest_poll(t), 0);
+    }
+    assert_int_equal(tether_attestation_count(t), 4);
+    assert_int_equal(tether_write(t, "ping", 4), 4);
+    char buf[8] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), 4);
+    assert_memory_equal(buf, "ping", 4);
+    tether_close(t);
+    shutdown(fds[0], SHUT_WR);
+    pthread_join(sv.th, NULL);
+    if (sv.rc)
+        fprintf(stderr, "# server: %s\n", sv.err);
+    assert_int_equal(sv.rc, 0);
+    tether_free(t);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* ---- deadlines: an idle peer cannot hold a connection forever ---- */
+static void idle_peer_hits_the_attestation_deadline(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct tether_config *c = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    tether_config_set_timeouts(c, 500, 500);
+    struct endpoint cl = {.cfg = c, .fd = fds[0]};
+    endpoint_start(&cl);
+    SSL_CTX *sctx;
+    SSL *ssl = raw_server(fds[1], &sctx); /* completes TLS, then says nothing */
+    endpoint_join(&cl);
+    expect_failure(&cl, "timeout", TETHER_ERR_IO);
+    SSL_free(ssl);
+    SSL_CTX_free(sctx);
+    tether_config_free(c);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(genuine_connection_attests_and_echoes),
+        cmocka_unit_test(relay_with_leaked_key_fails_on_binder_mismatch),
+        cmocka_unit_test(relay_with_context_rewrite_fails_on_binder_mismatch),
+        cmocka_unit_test(relay_with_rewritten_json_binder_still_fails_on_hardware_report_data),
+        cmocka_unit_test(byte_forwarding_relay_attests_but_attacker_reads_nothing),
+        cmocka_unit_test(diversion_passes_without_and_fails_with_platform_policy),
+        cmocka_unit_test(empty_authenticator_is_rejected),
+        cmocka_unit_test(independent_attester_is_accepted_then_its_replay_is_rejected),
+        cmocka_unit_test(exporter_label_confusion_is_rejected),
+        cmocka_unit_test(authenticator_without_cmw_attestation_is_rejected),
+        cmocka_unit_test(reflected_authenticator_is_rejected_in_mutual_mode),
+        cmocka_unit_test(application_data_before_attestation_is_refused),
+        cmocka_unit_test(request_without_cmw_attestation_is_refused),
+        cmocka_unit_test(context_reuse_is_rejected_and_no_ticket_is_sent),
+        cmocka_unit_test(tls12_and_weak_groups_are_refused),
+        cmocka_unit_test(every_connection_gets_a_distinct_authenticator_key),
+        cmocka_unit_test(mutual_attestation_with_reattestation_on_live_connection),
+        cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
