@@ -95,7 +95,7 @@ demo: deps
 	@sh scripts/demo.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_connect
 	@sh scripts/bench.sh $(BUILD)
 
 # libFuzzer harnesses: each links the library sources compiled by clang with the fuzzer.
@@ -114,3 +114,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/bench_connect: bench/bench_connect.c $(BUILD)/libtether.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread

@@ -25,8 +25,8 @@
 #include "ea/ea.h"
 #include "util/util.h"
 
-#define HS_HEADER_LEN 4   /* msg_type u8 || length u24 */
-#define MAX_HASH_LEN 64   /* sizeof ea_exporters.hc */
+#define HS_HEADER_LEN 4 /* msg_type u8 || length u24 */
+#define MAX_HASH_LEN 64 /* sizeof ea_exporters.hc */
 #define EXT_BLOCK_MAX 0xffffu
 
 /* RFC 9261 5.2.2: the CertificateVerify context string (not NUL-terminated on the wire). */
@@ -124,8 +124,8 @@ static int transcript_hash(const struct ea_exporters *x, const struct slice *par
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int len = 0;
-    bool ok = c && EVP_DigestInit_ex(c, x->md, NULL) == 1 &&
-              EVP_DigestUpdate(c, x->hc, x->hash_len) == 1;
+    bool ok =
+        c && EVP_DigestInit_ex(c, x->md, NULL) == 1 && EVP_DigestUpdate(c, x->hc, x->hash_len) == 1;
     for (size_t i = 0; ok && i < n; i++)
         ok = EVP_DigestUpdate(c, parts[i].p, parts[i].n) == 1;
     ok = ok && EVP_DigestFinal_ex(c, out, &len) == 1 && len == x->hash_len;
@@ -166,8 +166,7 @@ static int finished_mac(const struct ea_exporters *x, struct slice request, stru
     unsigned int n = 0;
     int rc = -1;
     if (transcript_hash(x, parts, 3, th) == 0 &&
-        HMAC(x->md, x->fk, (int)x->hash_len, th, x->hash_len, out, &n) != NULL &&
-        n == x->hash_len)
+        HMAC(x->md, x->fk, (int)x->hash_len, th, x->hash_len, out, &n) != NULL && n == x->hash_len)
         rc = 0;
     OPENSSL_cleanse(th, sizeof th);
     return rc;
@@ -180,7 +179,8 @@ static int sign_certificate_verify(EVP_PKEY *key, uint16_t alg, const struct byt
     EVP_PKEY_CTX *pctx = NULL;
     uint8_t *s = NULL;
     size_t n = 0;
-    bool ok = c && EVP_DigestSignInit_ex(c, &pctx, sigalg_digest(alg), NULL, NULL, key, NULL) == 1 &&
+    bool ok = c &&
+              EVP_DigestSignInit_ex(c, &pctx, sigalg_digest(alg), NULL, NULL, key, NULL) == 1 &&
               setup_pss(pctx, alg) && EVP_DigestSign(c, NULL, &n, tbs->data, tbs->len) == 1 &&
               n > 0 && (s = malloc(n)) != NULL &&
               EVP_DigestSign(c, s, &n, tbs->data, tbs->len) == 1 && n <= 0xffff;
@@ -274,8 +274,8 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
     writer_init(&cv_w, HS_HEADER_LEN + 4 + 0xffff);
     writer_init(&fin_w, HS_HEADER_LEN + MAX_HASH_LEN);
     writer_init(&tbs, 0);
-    if (!exporters_ok(x) || !request_ok(request) || !request_msg || request_len == 0 ||
-        !params || !params->key || !params->cert_der || params->cert_len == 0 ||
+    if (!exporters_ok(x) || !request_ok(request) || !request_msg || request_len == 0 || !params ||
+        !params->key || !params->cert_der || params->cert_len == 0 ||
         (params->cmw_len > 0 && !params->cmw) || !out || out->failed)
         goto done;
     /* RFC 9261 5.2.2: the scheme MUST be one the request offered. */

@@ -26,8 +26,7 @@ int ea_request_encode(const struct ea_request *req, struct bytes_writer *out)
         req->msg_type != EA_HS_CLIENT_CERTIFICATE_REQUEST)
         return -1;
     /* RFC 9261 4: "The signature_algorithms extension MUST be specified." */
-    if (req->context_len > EA_CONTEXT_MAX || req->n_sigalgs == 0 ||
-        req->n_sigalgs > EA_MAX_SIGALGS)
+    if (req->context_len > EA_CONTEXT_MAX || req->n_sigalgs == 0 || req->n_sigalgs > EA_MAX_SIGALGS)
         return -1;
 
     writer_u8(out, req->msg_type);

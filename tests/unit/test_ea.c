@@ -300,8 +300,8 @@ static enum ea_error validate_err(const struct ea_exporters *x, const struct buf
 {
     struct ea_authenticator a;
     enum ea_error e = EA_ERR_INTERNAL;
-    int rc = ea_authenticator_validate(x, req_msg->p, req_msg->n, req, auth, len, require_cmw,
-                                       &a, &e);
+    int rc =
+        ea_authenticator_validate(x, req_msg->p, req_msg->n, req, auth, len, require_cmw, &a, &e);
     assert_int_equal(rc == 0, e == EA_OK);
     if (rc == 0)
         ea_authenticator_clear(&a);
@@ -377,8 +377,8 @@ static void vector_load(struct vector *v)
     buf_free(&cj);
     assert_non_null(root);
     assert_true(v->req_frame.n > EA_FRAME_HEADER_LEN && v->auth_frame.n > EA_FRAME_HEADER_LEN);
-    v->req_msg = buf_dup(v->req_frame.p + EA_FRAME_HEADER_LEN,
-                         v->req_frame.n - EA_FRAME_HEADER_LEN);
+    v->req_msg =
+        buf_dup(v->req_frame.p + EA_FRAME_HEADER_LEN, v->req_frame.n - EA_FRAME_HEADER_LEN);
     v->auth = v->auth_frame.p + EA_FRAME_HEADER_LEN;
     v->auth_len = v->auth_frame.n - EA_FRAME_HEADER_LEN;
     v->context_len = json_hex(root, "request", "context_hex", v->context, sizeof v->context);
@@ -390,15 +390,14 @@ static void vector_load(struct vector *v)
     assert_int_equal(json_hex(root, "exporters", "server_authenticator_finished_key_hex", v->x.fk,
                               sizeof v->x.fk),
                      v->x.hash_len);
-    assert_int_equal(json_hex(root, "binder", "exported_value_hex", v->exported,
-                              sizeof v->exported),
-                     32);
+    assert_int_equal(
+        json_hex(root, "binder", "exported_value_hex", v->exported, sizeof v->exported), 32);
     v->aik_len = json_hex(root, "binder", "aik_pub_hash_expected_hex", v->aik, sizeof v->aik);
-    v->binding_len = json_hex(root, "binder", "binding_expected_hex", v->binding,
-                              sizeof v->binding);
-    assert_int_equal(json_hex(root, "binder", "report_data_expected_hex", v->report_data,
-                              sizeof v->report_data),
-                     64);
+    v->binding_len =
+        json_hex(root, "binder", "binding_expected_hex", v->binding, sizeof v->binding);
+    assert_int_equal(
+        json_hex(root, "binder", "report_data_expected_hex", v->report_data, sizeof v->report_data),
+        64);
     assert_int_equal(json_hex(root, "authenticator", "leaf_spki_sha256", v->leaf_spki_sha256,
                               sizeof v->leaf_spki_sha256),
                      32);
@@ -414,13 +413,13 @@ static void vector_free(struct vector *v)
     v->loaded = v->present = false;
 }
 
-#define REQUIRE_VECTOR(v)                                                                   \
-    do {                                                                                    \
-        vector_load(v);                                                                     \
-        if (!(v)->present) {                                                                \
-            print_message("# vectors not found at %s: skipped\n", (v)->dir);                \
-            skip();                                                                         \
-        }                                                                                   \
+#define REQUIRE_VECTOR(v)                                                                          \
+    do {                                                                                           \
+        vector_load(v);                                                                            \
+        if (!(v)->present) {                                                                       \
+            print_message("# vectors not found at %s: skipped\n", (v)->dir);                       \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 static void vector_request(const struct vector *v, struct ea_request *req)
@@ -570,15 +569,15 @@ static struct layout layout_of(const uint8_t *a, size_t n)
     return l;
 }
 
-#define FOR_EACH_VECTOR(v)                                                                  \
-    struct vector *all_[2] = {&vec256, &vec384};                                            \
-    vector_load(&vec256);                                                                   \
-    vector_load(&vec384);                                                                   \
-    if (!vec256.present || !vec384.present) {                                               \
-        print_message("# vectors not found at %s: skipped\n",                               \
-                      vec256.present ? vec384.dir : vec256.dir);                            \
-        skip();                                                                             \
-    }                                                                                       \
+#define FOR_EACH_VECTOR(v)                                                                         \
+    struct vector *all_[2] = {&vec256, &vec384};                                                   \
+    vector_load(&vec256);                                                                          \
+    vector_load(&vec384);                                                                          \
+    if (!vec256.present || !vec384.present) {                                                      \
+        print_message("# vectors not found at %s: skipped\n",                                      \
+                      vec256.present ? vec384.dir : vec256.dir);                                   \
+        skip();                                                                                    \
+    }                                                                                              \
     for (size_t i_ = 0; i_ < 2 && ((v) = all_[i_]) != NULL; i_++)
 
 static void cocos_authenticator_with_flipped_finished_fails_finished(void **state)
@@ -609,8 +608,7 @@ static void cocos_authenticator_with_flipped_signature_fails_signature(void **st
         /* The last byte of s: the DER stays well-formed, the signature does not verify. The
          * signature is checked before Finished, so this is a signature error. */
         a.p[l.sig_off + l.sig_len - 1] ^= 0x01;
-        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true),
-                         EA_ERR_SIGNATURE);
+        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true), EA_ERR_SIGNATURE);
         buf_free(&a);
     }
 }
@@ -627,8 +625,7 @@ static void cocos_authenticator_with_tampered_payload_fails_signature(void **sta
         /* A byte in the middle of the Certificate message (inside the cmw JSON). */
         size_t cert_len = layout_of(v->auth, v->auth_len).cert_len;
         a.p[cert_len - 100] ^= 0x01;
-        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true),
-                         EA_ERR_SIGNATURE);
+        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true), EA_ERR_SIGNATURE);
         buf_free(&a);
     }
 }
@@ -741,8 +738,7 @@ static void cocos_authenticator_with_trailing_byte_is_malformed(void **state)
         assert_non_null(a.p);
         memcpy(a.p, v->auth, v->auth_len);
         a.p[v->auth_len] = 0;
-        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true),
-                         EA_ERR_MALFORMED);
+        assert_int_equal(validate_err(&v->x, &v->req_msg, &req, a.p, a.n, true), EA_ERR_MALFORMED);
         buf_free(&a);
     }
 }
@@ -916,8 +912,7 @@ static void fixture_new(struct fixture *f, bool cmw_offered, bool framing_offere
     static const uint16_t algs[] = {EA_SIG_ECDSA_P256_SHA256, EA_SIG_ED25519};
     identity_new(&f->id, "P-256");
     random_exporters(&f->x, EVP_sha256());
-    make_request(&f->req, EA_HS_CLIENT_CERTIFICATE_REQUEST, algs, 2, cmw_offered,
-                 framing_offered);
+    make_request(&f->req, EA_HS_CLIENT_CERTIFICATE_REQUEST, algs, 2, cmw_offered, framing_offered);
     f->msg = encode_request(&f->req);
     f->cmw = sample_payload(32);
     f->cmw_ext = cmw_extension(f->cmw.p, f->cmw.n);
@@ -1040,8 +1035,7 @@ static void malformed_entry_extensions_are_rejected(void **state)
     /* cmw twice on the leaf. */
     memcpy(exts + f.cmw_ext.n, f.cmw_ext.p, f.cmw_ext.n);
     leaf.exts_len = 2 * f.cmw_ext.n;
-    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true),
-                     EA_ERR_MALFORMED);
+    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true), EA_ERR_MALFORMED);
 
     /* cmw without its inner length prefix (data = the bare JSON). */
     size_t o = 0;
@@ -1051,22 +1045,19 @@ static void malformed_entry_extensions_are_rejected(void **state)
     exts[o++] = (uint8_t)f.cmw.n;
     memcpy(exts + o, f.cmw.p, f.cmw.n);
     leaf.exts_len = o + f.cmw.n;
-    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true),
-                     EA_ERR_MALFORMED);
+    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true), EA_ERR_MALFORMED);
 
     /* Non-empty tether_framing. */
     static const uint8_t framing_with_data[] = {0xff, 0x7e, 0x00, 0x01, 0x00};
     leaf.exts = framing_with_data;
     leaf.exts_len = sizeof framing_with_data;
-    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, false),
-                     EA_ERR_MALFORMED);
+    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, false), EA_ERR_MALFORMED);
 
     /* An empty cmw. */
     static const uint8_t empty_cmw[] = {0xff, 0x00, 0x00, 0x02, 0x00, 0x00};
     leaf.exts = empty_cmw;
     leaf.exts_len = sizeof empty_cmw;
-    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true),
-                     EA_ERR_MALFORMED);
+    assert_int_equal(fixture_hand(&f, &leaf, 1, EA_SIG_ECDSA_P256_SHA256, true), EA_ERR_MALFORMED);
     fixture_free(&f);
 }
 
@@ -1130,10 +1121,9 @@ static void empty_authenticator_fails_empty(void **state)
     uint8_t th[64], mac[64];
     unsigned int thl = 0, macl = 0;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    assert_true(EVP_DigestInit_ex(c, f.x.md, NULL) &&
-                EVP_DigestUpdate(c, f.x.hc, f.x.hash_len) &&
-                EVP_DigestUpdate(c, f.msg.p, f.msg.n) &&
-                EVP_DigestUpdate(c, cert.data, cert.len) && EVP_DigestFinal_ex(c, th, &thl));
+    assert_true(EVP_DigestInit_ex(c, f.x.md, NULL) && EVP_DigestUpdate(c, f.x.hc, f.x.hash_len) &&
+                EVP_DigestUpdate(c, f.msg.p, f.msg.n) && EVP_DigestUpdate(c, cert.data, cert.len) &&
+                EVP_DigestFinal_ex(c, th, &thl));
     EVP_MD_CTX_free(c);
     writer_free(&cert);
     assert_non_null(HMAC(f.x.md, f.x.fk, (int)f.x.hash_len, th, thl, mac, &macl));
@@ -1150,8 +1140,7 @@ static void empty_authenticator_fails_empty(void **state)
     assert_non_null(twice.p);
     memcpy(twice.p, a.p, a.n);
     memcpy(twice.p + a.n, a.p, a.n);
-    assert_int_equal(validate_err(&f.x, &f.msg, &f.req, twice.p, twice.n, false),
-                     EA_ERR_MALFORMED);
+    assert_int_equal(validate_err(&f.x, &f.msg, &f.req, twice.p, twice.n, false), EA_ERR_MALFORMED);
     buf_free(&twice);
     buf_free(&a);
     /* A zero-length input is malformed, not empty. */
@@ -1271,12 +1260,11 @@ static void reflected_authenticator_fails_with_other_role_exporters(void **state
     struct bytes_writer w;
     writer_init(&w, EA_FRAME_MAX_PAYLOAD);
     enum ea_error e;
-    assert_int_equal(
-        ea_authenticator_build(&client_role, f.msg.p, f.msg.n, &f.req, &ap, &w, &e), 0);
+    assert_int_equal(ea_authenticator_build(&client_role, f.msg.p, f.msg.n, &f.req, &ap, &w, &e),
+                     0);
     struct buf a = writer_to_buf(&w);
     /* ...and validated as if the server had sent it: the handshake context differs. */
-    assert_int_equal(validate_err(&server_role, &f.msg, &f.req, a.p, a.n, true),
-                     EA_ERR_SIGNATURE);
+    assert_int_equal(validate_err(&server_role, &f.msg, &f.req, a.p, a.n, true), EA_ERR_SIGNATURE);
     /* Same HC but another finished key: the Finished fails. */
     struct ea_exporters fk_only = client_role;
     memcpy(fk_only.fk, server_role.fk, sizeof fk_only.fk);
@@ -1382,8 +1370,7 @@ static void request_parse_accepts_cocos_shape_and_variants(void **state)
     assert_int_equal(parse_raw(17, 255, cocos, sizeof cocos, &r), 0);
     assert_int_equal(r.context_len, 255);
     /* Unknown extensions are ignored; order does not matter. */
-    static const uint8_t unknown[] = {0x00, 0x2f, 0x00, 0x03, 1, 2, 3, FRAMING_EMPTY,
-                                      SIGALGS_0403};
+    static const uint8_t unknown[] = {0x00, 0x2f, 0x00, 0x03, 1, 2, 3, FRAMING_EMPTY, SIGALGS_0403};
     assert_int_equal(parse_raw(17, 32, unknown, sizeof unknown, &r), 0);
     assert_false(r.cmw_offered);
     assert_true(r.framing_offered);
@@ -1463,7 +1450,8 @@ static void request_without_signature_algorithms_is_rejected(void **state)
     assert_int_equal(parse_raw(17, 32, empty_list, sizeof empty_list, &r), -1);
     static const uint8_t odd_list[] = {0x00, 0x0d, 0x00, 0x05, 0x00, 0x03, 0x04, 0x03, 0x05};
     assert_int_equal(parse_raw(17, 32, odd_list, sizeof odd_list, &r), -1);
-    static const uint8_t short_list[] = {0x00, 0x0d, 0x00, 0x06, 0x00, 0x02, 0x04, 0x03, 0x05, 0x03};
+    static const uint8_t short_list[] = {0x00, 0x0d, 0x00, 0x06, 0x00,
+                                         0x02, 0x04, 0x03, 0x05, 0x03};
     assert_int_equal(parse_raw(17, 32, short_list, sizeof short_list, &r), -1);
     static const uint8_t long_list[] = {0x00, 0x0d, 0x00, 0x04, 0x00, 0x04, 0x04, 0x03};
     assert_int_equal(parse_raw(17, 32, long_list, sizeof long_list, &r), -1);
@@ -1539,7 +1527,9 @@ static void choose_sigalg_takes_first_supported_in_peer_order(void **state)
 
 #define B64_AIK "GcZIxqwn2Hu25NUTD5ml4nQrJvK3KqZtR5lscbs/K3M="
 #define B64_BIND "v9hjP082Y4sA1tPa04qLyGvvuR4bSvK6gv+CeUBs+7I="
-#define GOOD_BINDER "{\"exporter_label\":\"Attestation\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}"
+#define GOOD_BINDER                                                                                \
+    "{\"exporter_label\":\"Attestation\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND \
+    "\"}"
 
 static int parse_str(const char *s)
 {
@@ -1559,7 +1549,8 @@ static int parse_str(const char *s)
 static void payload_parse_accepts_canonical_and_unknown_keys(void **state)
 {
     (void)state;
-    const char *good = "{\"version\":1,\"media_type\":\"m\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}";
+    const char *good =
+        "{\"version\":1,\"media_type\":\"m\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}";
     assert_int_equal(parse_str(good), 0);
     struct ea_payload p;
     const char *why;
@@ -1575,26 +1566,44 @@ static void payload_parse_accepts_canonical_and_unknown_keys(void **state)
                                "\"attestation_results\":\"QQ==\",\"version\":1,\"extra\":null}"),
                      0);
     /* Trailing whitespace is fine; media_type and exporter_label are optional. */
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"" B64_AIK
-                               "\",\"binding\":\"" B64_BIND "\"}} \n\t"),
-                     0);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"" B64_AIK
+                  "\",\"binding\":\"" B64_BIND "\"}} \n\t"),
+        0);
 }
 
 static void payload_parse_rejects_duplicate_keys(void **state)
 {
     (void)state;
-    assert_int_equal(parse_str("{\"version\":1,\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"binding\":\"" B64_BIND
-                               "\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}}"),
-                     -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"),
+        -1);
+    assert_int_equal(
+        parse_str(
+            "{\"version\":1,\"evidence\":\"QUJD\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER
+            "}"),
+        -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"binding\":\"" B64_BIND
+                  "\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}}"),
+        -1);
     /* Spellings Go would fold onto a field: a second, different value for it. */
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"Evidence\":\"QUJE\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"VERSION\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"ver\xc5\xbfion\":2,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"ai\xe2\x84\xaa_pub_hash\":\"QQ==\",\"aik_pub_hash\":\"" B64_AIK
-                               "\",\"binding\":\"" B64_BIND "\"}}"),
+    assert_int_equal(
+        parse_str(
+            "{\"version\":1,\"evidence\":\"QUJD\",\"Evidence\":\"QUJE\",\"binder\":" GOOD_BINDER
+            "}"),
+        -1);
+    assert_int_equal(parse_str("{\"VERSION\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"),
                      -1);
+    assert_int_equal(
+        parse_str(
+            "{\"version\":1,\"ver\xc5\xbfion\":2,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER
+            "}"),
+        -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"ai\xe2\x84\xaa_pub_hash\":"
+                  "\"QQ==\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}}"),
+        -1);
 }
 
 static void payload_parse_rejects_bad_version(void **state)
@@ -1616,14 +1625,14 @@ static void payload_parse_rejects_noncanonical_base64(void **state)
 {
     (void)state;
 #define EVIDENCE_FMT "{\"version\":1,\"evidence\":\"%s\",\"binder\":" GOOD_BINDER "}"
-    const char *bad[] = {"QUI",      /* unpadded */
-                         "-_8=",     /* URL-safe alphabet */
-                         "QU\\nJD",  /* escaped newline inside */
-                         "QUJD ",    /* space */
-                         "QUJ=",     /* non-zero bits under the padding */
-                         "",         /* empty evidence */
+    const char *bad[] = {"QUI",     /* unpadded */
+                         "-_8=",    /* URL-safe alphabet */
+                         "QU\\nJD", /* escaped newline inside */
+                         "QUJD ",   /* space */
+                         "QUJ=",    /* non-zero bits under the padding */
+                         "",        /* empty evidence */
                          "QQ=="
-                         "QQ=="};    /* padding in the middle */
+                         "QQ=="}; /* padding in the middle */
     char buf[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(buf, sizeof buf, EVIDENCE_FMT, bad[i]);
@@ -1634,12 +1643,17 @@ static void payload_parse_rejects_noncanonical_base64(void **state)
     snprintf(buf, sizeof buf, EVIDENCE_FMT, "QUI=");
     assert_int_equal(parse_str(buf), 0);
     /* Binder values too, and their 64-byte cap. */
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"GcZIxqwn2Hu25NUTD5ml4nQrJvK3KqZtR5lscbs_K3M=\",\"binding\":\"" B64_BIND "\"}}"), -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":"
+                  "\"GcZIxqwn2Hu25NUTD5ml4nQrJvK3KqZtR5lscbs_K3M=\",\"binding\":\"" B64_BIND
+                  "\"}}"),
+        -1);
     char big[200];
     memset(big, 'A', 88);
     strcpy(big + 88, "AAAA"); /* 92 chars = 69 bytes */
     snprintf(buf, sizeof buf,
-             "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"%s\",\"binding\":\"" B64_BIND "\"}}",
+             "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"%s\",\"binding\":"
+             "\"" B64_BIND "\"}}",
              big);
     assert_int_equal(parse_str(buf), -1);
 }
@@ -1649,20 +1663,34 @@ static void payload_parse_rejects_missing_members(void **state)
     (void)state;
     assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\"}"), -1);
     assert_int_equal(parse_str("{\"version\":1,\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"attestation_results\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"binding\":\"" B64_BIND "\"}}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"" B64_AIK "\"}}"), -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"attestation_results\":\"QUJD\",\"binder\":" GOOD_BINDER "}"),
+        -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"binding\":\"" B64_BIND
+                  "\"}}"),
+        -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"" B64_AIK
+                  "\"}}"),
+        -1);
     assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":[]}"), -1);
     assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":null}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":[65,66],\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"media_type\":7,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
+    assert_int_equal(parse_str("{\"version\":1,\"evidence\":[65,66],\"binder\":" GOOD_BINDER "}"),
+                     -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"media_type\":7,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER
+                  "}"),
+        -1);
 }
 
 static void payload_parse_rejects_trailing_garbage_and_non_objects(void **state)
 {
     (void)state;
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}x"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}{}"), -1);
+    assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}x"),
+                     -1);
+    assert_int_equal(
+        parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}{}"), -1);
     assert_int_equal(parse_str("[1,2]"), -1);
     assert_int_equal(parse_str("\"QUJD\""), -1);
     assert_int_equal(parse_str("1"), -1);
@@ -1670,8 +1698,12 @@ static void payload_parse_rejects_trailing_garbage_and_non_objects(void **state)
     assert_int_equal(parse_str(""), -1);
     assert_int_equal(parse_str("{\"version\":1,\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER), -1);
     /* Invalid UTF-8 inside a string; a NUL escape. */
-    assert_int_equal(parse_str("{\"version\":1,\"media_type\":\"\xc3\x28\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
-    assert_int_equal(parse_str("{\"version\":1,\"media_type\":\"a\\u0000b\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}"), -1);
+    assert_int_equal(parse_str("{\"version\":1,\"media_type\":\"\xc3\x28\",\"evidence\":\"QUJD\","
+                               "\"binder\":" GOOD_BINDER "}"),
+                     -1);
+    assert_int_equal(parse_str("{\"version\":1,\"media_type\":\"a\\u0000b\",\"evidence\":\"QUJD\","
+                               "\"binder\":" GOOD_BINDER "}"),
+                     -1);
     struct ea_payload p;
     const char *why;
     assert_int_equal(ea_payload_parse(NULL, 0, &p, &why), -1);
@@ -1692,16 +1724,25 @@ static void payload_field_limits_are_enforced(void **state)
     char mt[200], buf[1024];
     memset(mt, 'm', 127);
     mt[127] = '\0';
-    snprintf(buf, sizeof buf, "{\"version\":1,\"media_type\":\"%s\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}", mt);
+    snprintf(buf, sizeof buf,
+             "{\"version\":1,\"media_type\":\"%s\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER
+             "}",
+             mt);
     assert_int_equal(parse_str(buf), 0);
     mt[127] = 'm';
     mt[128] = '\0';
-    snprintf(buf, sizeof buf, "{\"version\":1,\"media_type\":\"%s\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER "}", mt);
+    snprintf(buf, sizeof buf,
+             "{\"version\":1,\"media_type\":\"%s\",\"evidence\":\"QUJD\",\"binder\":" GOOD_BINDER
+             "}",
+             mt);
     assert_int_equal(parse_str(buf), -1);
     char label[100];
     memset(label, 'l', 64);
     label[64] = '\0';
-    snprintf(buf, sizeof buf, "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"exporter_label\":\"%s\",\"aik_pub_hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}}", label);
+    snprintf(buf, sizeof buf,
+             "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"exporter_label\":\"%s\",\"aik_pub_"
+             "hash\":\"" B64_AIK "\",\"binding\":\"" B64_BIND "\"}}",
+             label);
     assert_int_equal(parse_str(buf), -1);
 }
 
@@ -1722,7 +1763,8 @@ static void payload_encode_is_go_canonical(void **state)
     size_t len = 0;
     /* version 0 is written as 1 (as Cocos does); empty media_type and label are omitted. */
     assert_int_equal(ea_payload_encode(&p, &json, &len), 0);
-    const char *want1 = "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"+/8=\",\"binding\":\"AQ==\"}}";
+    const char *want1 = "{\"version\":1,\"evidence\":\"QUJD\",\"binder\":{\"aik_pub_hash\":\"+/"
+                        "8=\",\"binding\":\"AQ==\"}}";
     assert_string_equal(json, want1);
     assert_int_equal(len, strlen(want1));
     free(json);
@@ -1731,8 +1773,10 @@ static void payload_encode_is_go_canonical(void **state)
     strcpy(p.media_type, "a<b>&\"\\\n\r\t\x01\x7f\xe2\x80\xa8\xc3\xa9/");
     strcpy(p.exporter_label, "Attestation");
     assert_int_equal(ea_payload_encode(&p, &json, &len), 0);
-    const char *want2 = "{\"version\":1,\"media_type\":\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\u0001\x7f\\u2028\xc3\xa9/\","
-                        "\"evidence\":\"QUJD\",\"binder\":{\"exporter_label\":\"Attestation\",\"aik_pub_hash\":\"+/8=\",\"binding\":\"AQ==\"}}";
+    const char *want2 = "{\"version\":1,\"media_type\":"
+                        "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\u0001\x7f\\u2028\xc3\xa9/\","
+                        "\"evidence\":\"QUJD\",\"binder\":{\"exporter_label\":\"Attestation\","
+                        "\"aik_pub_hash\":\"+/8=\",\"binding\":\"AQ==\"}}";
     assert_string_equal(json, want2);
     /* It parses back to the same values. */
     struct ea_payload back;
