@@ -85,7 +85,7 @@ check-symbols: $(BUILD)/libtether.so $(BUILD)/libtether.a
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test-build
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CC=clang test-build
 	@$(MAKE) --no-print-directory check-symbols
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@sh scripts/run-tests.sh

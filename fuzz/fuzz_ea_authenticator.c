@@ -32,20 +32,20 @@ struct fuzz_connection {
 
 static struct fuzz_connection connections[] = {
     {/* Cocos capture, TLS_AES_128_GCM_SHA256 */
-     "1100002f20e6fd8cd32f20f5c700fb29a53a5bb49c2de904189d59b263a8a45307f4c889b6000c000d000400"
-     "020403ff000000",
-     "0e213487c568a90009a112213c849a7b1419554eaa552b8e7b03e0e796af7ee0",
-     "ee5151a120094333b5a3a9a042bae390d370d9470cc19b7def8c9e24cda2f67f", 0},
+     .request_hex = "1100002f20e6fd8cd32f20f5c700fb29a53a5bb49c2de904189d59b263a8a45307f4c889b6"
+                    "000c000d000400020403ff000000",
+     .hc_hex = "0e213487c568a90009a112213c849a7b1419554eaa552b8e7b03e0e796af7ee0",
+     .fk_hex = "ee5151a120094333b5a3a9a042bae390d370d9470cc19b7def8c9e24cda2f67f"},
     {/* Cocos capture, TLS_AES_256_GCM_SHA384 */
-     "1100002f20cfade5c0f704626f07b9b0393a8ee205a6bb06589c13986e82ac5b028b7d305e000c000d000400"
-     "020403ff000000",
-     "1c5f6465077ed6e0fabf26a4a167436ecb0e21ab93062f8db5b4cafd03f4f02e518461816a827998ba392c67"
-     "4805ca7a",
-     "07c29d4e72c1ba89d601b7393db7bb89d145ed57e50bd51687f5bbe39960fda69d9e2bdb4f7877da8055d568"
-     "db4cf65e",
-     1},
-    {NULL, NULL, NULL, 0}, /* tether request, SHA-256 */
-    {NULL, NULL, NULL, 1}, /* tether request, SHA-384 */
+     .request_hex = "1100002f20cfade5c0f704626f07b9b0393a8ee205a6bb06589c13986e82ac5b028b7d305e"
+                    "000c000d000400020403ff000000",
+     .hc_hex = "1c5f6465077ed6e0fabf26a4a167436ecb0e21ab93062f8db5b4cafd03f4f02e518461816a82"
+               "7998ba392c674805ca7a",
+     .fk_hex = "07c29d4e72c1ba89d601b7393db7bb89d145ed57e50bd51687f5bbe39960fda69d9e2bdb4f78"
+               "77da8055d568db4cf65e",
+     .sha384 = 1},
+    {.sha384 = 0}, /* tether request, SHA-256 */
+    {.sha384 = 1}, /* tether request, SHA-384 */
 };
 #define N_CONNECTIONS (sizeof connections / sizeof connections[0])
 

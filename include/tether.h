@@ -4,7 +4,9 @@
  * After an ordinary TLS 1.3 handshake the relying party sends an RFC 9261 Authenticator
  * Request; the attester answers with an Exported Authenticator whose certificate carries TEE
  * evidence in a cmw_attestation extension. The evidence's hardware-signed report_data is
- *     SHA-512(Hash(SPKI || TLS-Exporter("Attestation", certificate_request_context, 32)))
+ *     SHA-512(Hash(SPKI || TLS-Exporter(label, certificate_request_context, 32)))
+ * with label "Attestation" when the server attests and "Attestation client" when the client
+ * does
  * so it is bound to the keys of this very connection (draft-fossati-seat-expat). Application
  * data is refused by the library until the peer's evidence has been appraised.
  *
@@ -132,8 +134,9 @@ TETHER_API ssize_t tether_read(struct tether *ctx, void *buf, size_t len);
 TETHER_API ssize_t tether_write(struct tether *ctx, const void *buf, size_t len);
 
 /* Ask the peer for fresh evidence over the live connection (new context, new binder). The
- * answer is processed inside later tether_read/tether_write/tether_reattest_poll calls;
- * a failed re-attestation fails the connection. Needs a tether peer (not Cocos compat). */
+ * answer is processed inside later tether_read or tether_reattest_poll calls (tether_write
+ * only enforces the deadline); a failed or late re-attestation fails the connection. Needs a
+ * tether peer (not Cocos compat). */
 TETHER_API int tether_reattest(struct tether *ctx);
 /* Drive an outstanding re-attestation to completion (blocking) or one step (non-blocking):
  * 0 when none is outstanding any more, -1 on failure, TETHER_WANT_* otherwise. */
@@ -194,7 +197,7 @@ TETHER_API struct tether_result *tether_verify(struct tether_config *config,
 
 struct tether_sim_params {
     const char *measurement_hex; /* 48 bytes in hex; NULL: random */
-    const char *platform_id_hex; /* 16..32 bytes in hex; NULL: random 16 bytes */
+    const char *platform_id_hex; /* exactly 16 bytes in hex; NULL: random */
     uint32_t tcb_version;        /* 0: 1 */
     int debug;                   /* the simulated TEE claims a debug build */
     const char *root_from_dir;   /* NULL: new sim root; else reuse the root of that sim dir */

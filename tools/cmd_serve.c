@@ -23,7 +23,8 @@
 static const char usage[] =
     "usage: tether serve --listen ADDR:PORT --tee sim:DIR [--policy FILE] [--mutual]\n"
     "                    [--echo | --forward HOST:PORT] [--reattest SECONDS]\n"
-    "                    [--count N] [--max-conns N] [--timeout MS] [--cert FILE --key FILE]\n"
+    "                    [--count N] [--max-conns N] [--timeout MS] [--idle-timeout S]\n"
+    "                    [--cert FILE --key FILE]\n"
     "  --listen      address to listen on (loopback for tests)\n"
     "  --tee         the TEE this server attests with (sim:DIR from 'tether sim init DIR')\n"
     "  --mutual      also require and appraise the client's attestation (needs --policy)\n"
@@ -32,11 +33,13 @@ static const char usage[] =
     "  --reattest    with --mutual: request fresh client evidence every SECONDS\n"
     "  --count       exit after N connections (default: run forever)\n"
     "  --max-conns   concurrent connections (default 64)\n"
-    "  --timeout     handshake and attestation deadline in ms (default 10000)\n";
+    "  --timeout     handshake and attestation deadline in ms (default 10000)\n"
+    "  --idle-timeout  close an attested connection after SECONDS without traffic (default 300)\n";
 
 struct serve_opts {
     const char *forward;
     int reattest;
+    long idle; /* seconds without traffic before an attested connection is closed */
 };
 
 static int write_all_fd(int fd, const char *p, size_t n)
@@ -73,16 +76,23 @@ static int tether_write_all(struct tether *t, int fd, const char *p, size_t n)
 }
 
 /* Relay between the attested connection and either itself (echo) or a backend socket. */
-static int relay(struct tether *t, int fd, int backend, int reattest)
+static int relay(struct tether *t, int fd, int backend, int reattest, long idle)
 {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     char buf[16384];
     time_t next = reattest > 0 ? time(NULL) + reattest : 0;
+    time_t last = time(NULL);
     for (;;) {
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = backend, .events = POLLIN}};
         int n = poll(p, backend >= 0 ? 2 : 1, 1000);
         if (n < 0 && errno != EINTR)
             return -1;
+        if (n > 0)
+            last = time(NULL);
+        else if (time(NULL) - last > idle) {
+            fprintf(stderr, "tether serve: closing a connection idle for %ld s\n", idle);
+            return 0;
+        }
         if (next && time(NULL) >= next) {
             if (tether_reattest(t) != 0)
                 return -1;
@@ -137,7 +147,7 @@ static int serve_one(struct tether_config *cfg, int fd, const struct serve_opts 
         rc = EXIT_IO;
         goto out;
     }
-    rc = relay(t, fd, backend, o->reattest) == 0 ? EXIT_PASS : EXIT_IO;
+    rc = relay(t, fd, backend, o->reattest, o->idle) == 0 ? EXIT_PASS : EXIT_IO;
     if (backend >= 0)
         close(backend);
     tether_close(t);
@@ -155,9 +165,10 @@ int cmd_serve(int argc, char **argv)
         {"reattest", required_argument, 0, 'r'}, {"count", required_argument, 0, 'n'},
         {"max-conns", required_argument, 0, 'M'}, {"timeout", required_argument, 0, 'T'},
         {"cert", required_argument, 0, 'c'},   {"key", required_argument, 0, 'k'},
+        {"idle-timeout", required_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *listen_addr = NULL, *tee = NULL, *policy = NULL, *cert = NULL, *key = NULL;
-    struct serve_opts o = {0};
+    struct serve_opts o = {.idle = 300};
     bool mutual = false;
     long count = -1, max_conns = 64, timeout = 10000;
     int c;
@@ -175,6 +186,7 @@ int cmd_serve(int argc, char **argv)
         case 'M': max_conns = atol(optarg); if (max_conns <= 0) cli_die_usage(usage); break;
         case 'T': timeout = atol(optarg); if (timeout <= 0) cli_die_usage(usage); break;
         case 'c': cert = optarg; break;
+        case 'I': o.idle = atol(optarg); if (o.idle <= 0) cli_die_usage(usage); break;
         case 'k': key = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_PASS;
         default: cli_die_usage(usage);

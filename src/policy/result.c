@@ -71,6 +71,8 @@ void result_check(struct tether_result *r, const char *name, enum check_status s
     }
     if (status == CHECK_PASS)
         code = "ok";
+    else if (status == CHECK_SKIP)
+        code = NULL; /* a skip has no code: it neither passed nor failed */
     if (status == CHECK_FAIL) {
         if (!code)
             code = "check_failed";

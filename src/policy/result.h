@@ -3,8 +3,8 @@
  * ordered list of checks, each with a stable code and expected/actual values. Serialised as
  * the JSON report documented in docs/policy.md; exposed publicly as struct tether_result.
  *
- * Rule: the verdict is "pass" only if at least one check ran, no check failed, and every
- * check marked essential passed. Checks after the first failure are recorded as "skip".
+ * Rule: the verdict is "pass" only if at least one check passed and no check failed. Checks
+ * after the first failure are recorded as "skip".
  */
 #ifndef TETHER_POLICY_RESULT_H
 #define TETHER_POLICY_RESULT_H

@@ -260,7 +260,11 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     memcpy(p.binding, b.binding, b.hash_len);
     p.binding_len = b.hash_len;
     size_t json_len = 0;
-    if (ea_payload_encode(&p, &json, &json_len) != 0 || json_len > EA_CMW_MAX_JSON) {
+    /* The leaf's extension block (cmw_attestation with its inner length, plus the 4-byte
+     * tether_framing echo) must fit its 16-bit length (cocos-ea-wire.md 4.7). */
+    size_t framing_ext = req.framing_offered ? 4 : 0;
+    if (ea_payload_encode(&p, &json, &json_len) != 0 ||
+        json_len > EA_CMW_MAX_JSON - framing_ext) {
         conn_fail(ctx, TETHER_ERR_EVIDENCE, "evidence_too_large",
                   "the cmw_attestation payload does not fit one extension (%zu bytes)", json_len);
         goto out;

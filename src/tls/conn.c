@@ -22,7 +22,7 @@
 
 #include "tls/tls_internal.h"
 
-#define APP_QUEUE_MAX (1u << 20)     /* data frames buffered while re-attesting */
+#define APP_QUEUE_MAX (1u << 20)     /* largest data frame, and data buffered unread */
 #define REQUEST_FRAME_MAX (1u << 17) /* requests are small (context <= 255, a few extensions) */
 #define DATA_FRAME_CHUNK 16384
 
@@ -296,7 +296,14 @@ static int read_some(struct tether *ctx, uint8_t *dst, size_t n)
 
 static size_t frame_limit(uint8_t type)
 {
-    return type == EA_FRAME_REQUEST ? REQUEST_FRAME_MAX : EA_FRAME_MAX_PAYLOAD;
+    switch (type) {
+    case EA_FRAME_REQUEST:
+        return REQUEST_FRAME_MAX;
+    case EA_FRAME_DATA:
+        return APP_QUEUE_MAX; /* tether writes 16 KiB frames; 1 MiB is ample */
+    default:
+        return EA_FRAME_MAX_PAYLOAD;
+    }
 }
 
 /* Assemble one frame. 1 when a whole frame is in in_type/in_buf/in_len, WANT_*, 0 at the
@@ -387,7 +394,7 @@ static int dispatch_frame(struct tether *ctx)
         if (!may_carry_data(ctx))
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_before_attestation",
                              "peer sent application data before attestation completed");
-        if (ctx->in_len > APP_QUEUE_MAX - (ctx->app_len - ctx->app_off))
+        if (ctx->app_len - ctx->app_off > APP_QUEUE_MAX)
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_overflow",
                              "too much application data buffered during re-attestation");
         if (ctx->app_off == ctx->app_len)
@@ -442,9 +449,11 @@ static int handshake_step(struct tether *ctx)
                 return -1;
             ctx->state = ST_ATTEST;
             ctx->deadline = now_ms() + (int64_t)ctx->cfg->attest_ms;
-            /* The client speaks first (Cocos order); in mutual mode the server's request
-             * follows the client's. */
-            if (ctx->we_appraise && !ctx->server && attest_send_request(ctx) != 0)
+            /* The client speaks first (Cocos order). A server asks first only when it
+             * appraises and does not attest (client-only attestation); in mutual mode its
+             * request follows its answer to the client's. */
+            if (ctx->we_appraise && (!ctx->server || !ctx->we_attest) &&
+                attest_send_request(ctx) != 0)
                 return -1;
             continue;
         }
@@ -588,7 +597,10 @@ TETHER_API ssize_t tether_read(struct tether *ctx, void *buf, size_t len)
         return r;
     }
     if (ctx->app_len == ctx->app_off) {
-        int r = fill_step(ctx);
+        /* A blocking read must still wake up for an unanswered re-attestation's deadline. */
+        int r = ctx->req_outstanding && fd_blocking(ctx->fd)
+                    ? drive(ctx, fill_step, &ctx->req_deadline)
+                    : fill_step(ctx);
         if (r <= 0)
             return r;
     }
@@ -691,7 +703,8 @@ TETHER_API int tether_close(struct tether *ctx)
 {
     if (!ctx)
         return -1;
-    if (ctx->ssl && (ctx->state == ST_READY || ctx->state == ST_ATTEST)) {
+    /* close_notify also after a failed appraisal (as Cocos does), once TLS is up. */
+    if (ctx->ssl && ctx->state != ST_CLOSED && SSL_is_init_finished(ctx->ssl)) {
         int64_t until = now_ms() + 1000;
         if (ctx->out_off < ctx->out_len)
             (void)drive(ctx, flush, &until);

@@ -894,6 +894,28 @@ static void mutual_attestation_with_reattestation_on_live_connection(void **stat
     close(fds[1]);
 }
 
+/* ---- client-only attestation: the server asks first ---- */
+static void client_only_attestation_passes_and_server_sees_the_report(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct tether_config *scfg = tether_config_new();
+    assert_int_equal(tether_config_set_attest(scfg, TETHER_ATTEST_CLIENT), 0);
+    assert_int_equal(tether_config_set_policy_file(scfg, env.policy_a), 0);
+    struct endpoint sv = {.cfg = scfg, .fd = fds[1], .server = true};
+    struct endpoint cl = {.cfg = server_config(env.a, TETHER_ATTEST_CLIENT, NULL), .fd = fds[0]};
+    endpoint_start(&sv);
+    endpoint_start(&cl);
+    assert_int_equal(endpoint_join(&cl), 0);
+    assert_int_equal(endpoint_join(&sv), 0);
+    assert_non_null(strstr(sv.result_json, "\"verdict\":\"pass\""));
+    tether_config_free(scfg);
+    tether_config_free(cl.cfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* ---- deadlines: an idle peer cannot hold a connection forever ---- */
 static void idle_peer_hits_the_attestation_deadline(void **state)
 {
@@ -937,6 +959,7 @@ int main(void)
         cmocka_unit_test(tls12_and_weak_groups_are_refused),
         cmocka_unit_test(every_connection_gets_a_distinct_authenticator_key),
         cmocka_unit_test(mutual_attestation_with_reattestation_on_live_connection),
+        cmocka_unit_test(client_only_attestation_passes_and_server_sees_the_report),
         cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1631,8 +1631,7 @@ static void payload_parse_rejects_noncanonical_base64(void **state)
                          "QUJD ",   /* space */
                          "QUJ=",    /* non-zero bits under the padding */
                          "",        /* empty evidence */
-                         "QQ=="
-                         "QQ=="}; /* padding in the middle */
+                         "QQ==QQ=="}; /* padding in the middle */
     char buf[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(buf, sizeof buf, EVIDENCE_FMT, bad[i]);
