@@ -117,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         reader_bytes(&r, len, &data);
         size = len;
     }
+    /* require_cmw alternates, so both the attesting and the plain paths are exercised. */
     for (size_t i = 0; i < N_CONNECTIONS; i++) {
         struct fuzz_connection *c = &connections[i];
         struct ea_authenticator a;

@@ -295,7 +295,7 @@ fi
 # ---- 31-33: an idle TCP peer must not block other clients (cocos-ea-wire.md 5.2) ------------
 if [ $HAVE_PY -eq 0 ]; then
     t_skip "$NOPY" 3
-elif start_serve "$T/serve-idle.log" --tee "sim:$D1" --timeout 1000 $IDLE_EXTRA; then
+elif start_serve "$T/serve-idle.log" --tee "sim:$D1" --timeout 1000; then
     P=$SERVE_PORT
     SPID=$SERVE_PID
     # Two idle TCP connections (no ClientHello), then a genuine client; afterwards, how long

@@ -1,4 +1,12 @@
-# lib.sh - shared helpers for the tests/cli/*.sh TAP scripts (sourced, not run).
+#!/bin/sh
+# lib.sh - shared helpers for the tests/cli/*.sh TAP scripts, sourced by them. The test runner
+# executes every tests/cli/*.sh, this file included: run on its own it reports a skip.
+case $0 in
+*/lib.sh | lib.sh)
+    echo "1..0 # SKIP shared helpers, sourced by the other tests/cli scripts"
+    exit 0
+    ;;
+esac
 #
 # The caller sets PORT_BASE before using start_serve, and calls t_plan N first and t_done
 # last. Everything lives under $T_TMP, which the EXIT trap removes together with every server

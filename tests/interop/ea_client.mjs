@@ -5,11 +5,12 @@
 // only Node's built-in tls and crypto modules. It shares no code with tether.
 //
 // Modes:
-//   node ea_client.mjs HOST:PORT [--cipher SUITE] [--tamper-context] [--send TEXT]
+//   node ea_client.mjs HOST:PORT [--cipher SUITE] [--tamper-context] [--split] [--send TEXT]
 //                      [--sim-root FILE] [--save-evidence FILE] [--timeout MS]
 //       Connect with TLS 1.3, send exactly Cocos's default request frame, validate the
 //       authenticator, the binder and the sim evidence bound to it, then send TEXT (default
 //       "ping") as raw application data and expect it echoed.
+//       --split sends the request frame in three TLS records (header, then the payload in two).
 //       --tamper-context recomputes the binder with a context other than the one sent: a
 //       correct client must then report a binder mismatch (exit 1).
 //   node ea_client.mjs HOST:PORT --print-exporter LABEL [--length N] [--cipher SUITE]
@@ -70,6 +71,8 @@ function parseArgs(argv) {
       o[a.slice(2).replace(/-(.)/g, (_, c) => c.toUpperCase())] = argv[++i];
     } else if (a === '--tamper-context') {
       o.tamperContext = true;
+    } else if (a === '--split') {
+      o.split = true;
     } else if (a === '--offline') {
       o.offline = true;
     } else if (a === '--help' || a === '-h') {
@@ -391,7 +394,17 @@ async function live(o, checks, out) {
 
   const context = crypto.randomBytes(32);
   const request = buildRequest(context);
-  sock.write(frame(FRAME_REQUEST, request));
+  const reqFrame = frame(FRAME_REQUEST, request);
+  if (o.split) {
+    // Like Go's writeFrame, and worse: header, then the payload in two pieces, each in its own
+    // TLS record; the server must read by byte count.
+    for (const part of [reqFrame.subarray(0, 5), reqFrame.subarray(5, 20), reqFrame.subarray(20)]) {
+      await new Promise((r) => sock.write(part, r));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } else {
+    sock.write(reqFrame);
+  }
   const hdr = await q.take(5);
   const len = hdr.readUInt32BE(1);
   if (hdr[0] !== FRAME_AUTHENTICATOR || len > FRAME_MAX) {
