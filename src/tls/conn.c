@@ -400,12 +400,16 @@ static int dispatch_frame(struct tether *ctx)
         if (ctx->app_off == ctx->app_len)
             ctx->app_off = ctx->app_len = 0;
         if (ctx->in_len > ctx->app_cap - ctx->app_len) {
-            size_t cap = ctx->app_len + ctx->in_len;
-            uint8_t *grown = malloc(cap ? cap : 1);
+            size_t pending = ctx->app_len - ctx->app_off;
+            size_t cap = pending + ctx->in_len;
+            if (cap < DATA_FRAME_CHUNK)
+                cap = DATA_FRAME_CHUNK;
+            uint8_t *grown = malloc(cap);
             if (!grown)
                 return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "out of memory");
-            memcpy(grown, ctx->app + ctx->app_off, ctx->app_len - ctx->app_off);
-            ctx->app_len -= ctx->app_off;
+            if (pending)
+                memcpy(grown, ctx->app + ctx->app_off, pending);
+            ctx->app_len = pending;
             ctx->app_off = 0;
             free_secret(ctx->app, ctx->app_cap);
             ctx->app = grown;

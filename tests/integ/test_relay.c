@@ -570,6 +570,7 @@ static void independent_attester_is_accepted_then_its_replay_is_rejected(void **
     run_client_against(&cl, c, script_fake, &stale);
     expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
     free(fs.frame_out);
+    free(stale.frame_out);
     free(fs.o.evidence_out);
     free(stale.o.evidence_out);
     tether_config_free(c);
@@ -585,11 +586,13 @@ static void exporter_label_confusion_is_rejected(void **state)
     run_client_against(&cl, c, script_fake, &fs);
     expect_failure(&cl, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
     free(fs.o.evidence_out);
+    free(fs.frame_out);
     /* ... or declares the right label but bound with the other one. */
     struct fake_script fs2 = {.o = {.label = "Attestation Binding", .json_label = "Attestation"}};
     run_client_against(&cl, c, script_fake, &fs2);
     expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
     free(fs2.o.evidence_out);
+    free(fs2.frame_out);
     tether_config_free(c);
 }
 
@@ -602,6 +605,7 @@ static void authenticator_without_cmw_attestation_is_rejected(void **state)
     run_client_against(&cl, c, script_fake, &fs);
     expect_failure(&cl, "ea_cmw_missing", TETHER_ERR_PROTOCOL);
     free(fs.o.evidence_out);
+    free(fs.frame_out);
     tether_config_free(c);
 }
 
