@@ -16,6 +16,7 @@ for b in build/tests/test_* build-asan/tests/test_*; do
     [ -x "$b" ] && set -- "$@" "$b"
 done
 for s in tests/cli/*.sh; do
+    case "$s" in */lib.sh) continue ;; esac # shared helpers, sourced by the scripts
     [ -f "$s" ] && set -- "$@" "$s"
 done
 exec prove --timer -e '' "$@"

@@ -85,6 +85,10 @@ int cmd_connect(int argc, char **argv)
     int rc = EXIT_INTERNAL;
     char *reply = NULL;
     size_t reply_len = 0;
+    bool no_reply = false;
+    const char *closed_msg = tee ? "the server closed the connection without replying (it may "
+                                   "have rejected this client's attestation)"
+                                 : "the server closed the connection without replying";
     if (!t)
         goto out;
     int hs = tether_connect_fd(t, fd, servername);
@@ -116,8 +120,19 @@ int cmd_connect(int argc, char **argv)
                 time_t until = time(NULL) + 3;
                 while (reply && reply_len < n && time(NULL) < until) {
                     ssize_t r = tether_read(t, reply + reply_len, 65535 - reply_len);
-                    if (r <= 0)
+                    if (r < 0) {
+                        rc = cli_exit_for(tether_error_category(t));
                         break;
+                    }
+                    if (r == 0) {
+                        /* In mutual mode the server's only way to say "your evidence was
+                         * rejected" is to close: never report that as success. */
+                        if (reply_len == 0) {
+                            rc = EXIT_IO;
+                            no_reply = true;
+                        }
+                        break;
+                    }
                     reply_len += (size_t)r;
                 }
                 if (reply)
@@ -140,8 +155,10 @@ int cmd_connect(int argc, char **argv)
         json_error_t e;
         json_t *att = res ? json_loads(tether_result_json(res), 0, &e) : NULL;
         json_object_set_new(o, "attestation", att ? att : json_null());
-        json_object_set_new(o, "error", rc ? json_string(tether_error(t) ? tether_error(t) : "") : json_null());
-        json_object_set_new(o, "error_code", rc && tether_error_code(t) ? json_string(tether_error_code(t)) : json_null());
+        const char *emsg = no_reply ? closed_msg : tether_error(t) ? tether_error(t) : "failed";
+        const char *ecode = no_reply ? "peer_closed" : tether_error_code(t);
+        json_object_set_new(o, "error", rc ? json_string(emsg) : json_null());
+        json_object_set_new(o, "error_code", rc && ecode ? json_string(ecode) : json_null());
         if (send)
             json_object_set_new(o, "reply", reply ? json_stringn(reply, reply_len) : json_null());
         char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -154,7 +171,9 @@ int cmd_connect(int argc, char **argv)
             printf("connected to %s (%s, %s)\n", addr, tether_conn_version(t), tether_conn_cipher(t));
         if (res)
             cli_print_result(stdout, res);
-        if (rc != EXIT_PASS) {
+        if (rc != EXIT_PASS && no_reply) {
+            fprintf(stderr, "tether connect: [peer_closed] %s\n", closed_msg);
+        } else if (rc != EXIT_PASS) {
             const char *code = tether_error_code(t);
             fprintf(stderr, "tether connect: %s%s%s%s\n", code ? "[" : "", code ? code : "",
                     code ? "] " : "", tether_error(t) ? tether_error(t) : "failed");

@@ -117,7 +117,14 @@ int cmd_verify(int argc, char **argv)
             fprintf(stderr, "tether verify: --at must be RFC 3339 UTC, e.g. 2025-06-01T00:00:00Z\n");
             return EXIT_USAGE;
         }
+        struct tm want = tm, back;
         p.at = timegm(&tm);
+        gmtime_r(&p.at, &back);
+        if (back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon ||
+            back.tm_year != want.tm_year) {
+            fprintf(stderr, "tether verify: --at %s is not a valid date\n", at);
+            return EXIT_USAGE;
+        }
     }
     unsigned char *ev = NULL;
     size_t ev_len = 0;

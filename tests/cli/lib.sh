@@ -161,7 +161,7 @@ def failed(d):
 def names(d):
     a = d.get("attestation") or d
     return [c["name"] for c in a.get("checks", [])]
-ok = eval(sys.argv[2])
+ok = eval("(" + sys.argv[2] + "\n)")
 if not ok:
     sys.stderr.write("failed: %s\n" % sys.argv[2])
 sys.exit(0 if ok else 1)
