@@ -19,4 +19,4 @@ for s in tests/cli/*.sh; do
     case "$s" in */lib.sh) continue ;; esac # shared helpers, sourced by the scripts
     [ -f "$s" ] && set -- "$@" "$s"
 done
-exec prove --timer -e '' "$@"
+exec prove --timer --exec 'sh scripts/tap-run.sh' "$@"

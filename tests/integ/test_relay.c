@@ -8,6 +8,7 @@
  * in libtether.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -898,6 +899,51 @@ static void mutual_attestation_with_reattestation_on_live_connection(void **stat
     close(fds[1]);
 }
 
+/* ---- non-blocking sockets: WANT_POLLIN/WANT_POLLOUT, the same protocol ---- */
+static int wait_want(int fd, ssize_t r)
+{
+    struct pollfd p = {.fd = fd, .events = r == TETHER_WANT_POLLIN ? POLLIN : POLLOUT};
+    return poll(&p, 1, 5000) == 1 ? 0 : -1;
+}
+
+static void non_blocking_client_attests_with_want_results(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    struct endpoint sv = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1],
+                          .server = true, .echo = true};
+    endpoint_start(&sv);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    int r, wants = 0;
+    while ((r = tether_handshake(t)) == TETHER_WANT_POLLIN || r == TETHER_WANT_POLLOUT) {
+        wants++;
+        assert_int_equal(wait_want(fds[0], r), 0);
+    }
+    assert_int_equal(r, 0);
+    assert_true(wants > 0); /* it really did return to the caller while waiting */
+    ssize_t w;
+    while ((w = tether_write(t, "nonblock", 8)) == TETHER_WANT_POLLIN || w == TETHER_WANT_POLLOUT)
+        assert_int_equal(wait_want(fds[0], w), 0);
+    assert_int_equal(w, 8);
+    char buf[16] = {0};
+    ssize_t n;
+    while ((n = tether_read(t, buf, sizeof buf)) == TETHER_WANT_POLLIN || n == TETHER_WANT_POLLOUT)
+        assert_int_equal(wait_want(fds[0], n), 0);
+    assert_int_equal(n, 8);
+    assert_memory_equal(buf, "nonblock", 8);
+    tether_close(t);
+    tether_free(t);
+    assert_int_equal(endpoint_join(&sv), 0);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* ---- client-only attestation: the server asks first ---- */
 static void client_only_attestation_passes_and_server_sees_the_report(void **state)
 {
@@ -963,6 +1009,7 @@ int main(void)
         cmocka_unit_test(tls12_and_weak_groups_are_refused),
         cmocka_unit_test(every_connection_gets_a_distinct_authenticator_key),
         cmocka_unit_test(mutual_attestation_with_reattestation_on_live_connection),
+        cmocka_unit_test(non_blocking_client_attests_with_want_results),
         cmocka_unit_test(client_only_attestation_passes_and_server_sees_the_report),
         cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
     };
