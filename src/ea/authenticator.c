@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "ea/ea.h"
+#include "util/der.h"
 #include "util/util.h"
 
 #define HS_HEADER_LEN 4 /* msg_type u8 || length u24 */
@@ -206,19 +207,16 @@ static bool verify_certificate_verify(EVP_PKEY *key, uint16_t alg, const struct 
     return ok;
 }
 
-/* Parse one DER certificate that must span exactly der[0..len). */
-static X509 *parse_certificate(const uint8_t *der, size_t len)
+/* The leaf's SubjectPublicKeyInfo (byte-exact from the certificate, as the binder needs it)
+ * and its public key. The leaf of an Exported Authenticator only carries the key that signs
+ * CertificateVerify; that key is what the evidence binds. So tether checks the certificate's
+ * DER structure up to the SPKI and builds the key from the SPKI, without OpenSSL 3.0's full
+ * decoder chain, which costs more than the signature check itself (docs/performance.md). */
+static EVP_PKEY *leaf_key(const uint8_t *der, size_t len, const uint8_t **spki, size_t *spki_len)
 {
-    if (len == 0 || len > 0xffffff)
+    if (len == 0 || len > 0xffffff || der_cert_spki(der, len, spki, spki_len) != 0)
         return NULL;
-    const unsigned char *p = der;
-    X509 *c = d2i_X509(NULL, &p, (long)len);
-    /* d2i advances p by what it consumed: bytes after the certificate are not allowed. */
-    if (c && (size_t)(p - der) != len) {
-        X509_free(c);
-        c = NULL;
-    }
-    return c;
+    return der_spki_to_pkey(*spki, *spki_len);
 }
 
 /* ---- build ---- */
@@ -265,7 +263,7 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
     uint8_t *sig = NULL;
     size_t sig_len = 0;
     uint8_t mac[MAX_HASH_LEN];
-    X509 *leaf = NULL;
+    EVP_PKEY *leaf = NULL;
     int rc = -1;
 
     if (!err)
@@ -295,9 +293,10 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
         e = EA_ERR_MALFORMED;
         goto done;
     }
-    leaf = parse_certificate(params->cert_der, params->cert_len);
-    EVP_PKEY *pub = leaf ? X509_get0_pubkey(leaf) : NULL;
-    if (!pub || EVP_PKEY_eq(pub, params->key) != 1) {
+    const uint8_t *spki;
+    size_t spki_len;
+    leaf = leaf_key(params->cert_der, params->cert_len, &spki, &spki_len);
+    if (!leaf || EVP_PKEY_eq(leaf, params->key) != 1) {
         e = EA_ERR_CERTIFICATE; /* the key must be the leaf's */
         goto done;
     }
@@ -347,7 +346,7 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
 done:
     OPENSSL_cleanse(mac, sizeof mac);
     free(sig);
-    X509_free(leaf);
+    EVP_PKEY_free(leaf);
     writer_free(&cert_w);
     writer_free(&cv_w);
     writer_free(&fin_w);
@@ -483,25 +482,19 @@ static enum ea_error validate(const struct ea_exporters *x, struct slice req,
     if (require_cmw && !out->cmw)
         return EA_ERR_CMW_MISSING;
 
-    /* 4. The leaf is an X.509 certificate with a usable public key. */
-    X509 *leaf = parse_certificate(out->cert_der, out->cert_len);
-    EVP_PKEY *pub = leaf ? X509_get0_pubkey(leaf) : NULL;
-    uint8_t *spki_der = NULL;
-    int spki_len = pub ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &spki_der) : -1;
-    if (spki_len <= 0) {
-        X509_free(leaf);
+    /* 4. The leaf is a DER certificate with a usable public key. */
+    const uint8_t *spki_der = NULL;
+    size_t spki_len = 0;
+    EVP_PKEY *pub = leaf_key(out->cert_der, out->cert_len, &spki_der, &spki_len);
+    if (!pub)
         return EA_ERR_CERTIFICATE;
-    }
-    out->spki = malloc((size_t)spki_len);
-    if (out->spki) {
-        memcpy(out->spki, spki_der, (size_t)spki_len);
-        out->spki_len = (size_t)spki_len;
-    }
-    OPENSSL_free(spki_der);
+    out->spki = malloc(spki_len);
     if (!out->spki) {
-        X509_free(leaf);
+        EVP_PKEY_free(pub);
         return EA_ERR_INTERNAL;
     }
+    memcpy(out->spki, spki_der, spki_len);
+    out->spki_len = spki_len;
 
     /* 5. RFC 9261 5.2.2: the scheme was offered and fits the leaf key; then the signature. */
     e = EA_ERR_INTERNAL;
@@ -516,7 +509,7 @@ static enum ea_error validate(const struct ea_exporters *x, struct slice req,
     else
         e = EA_OK;
     writer_free(&tbs);
-    X509_free(leaf);
+    EVP_PKEY_free(pub);
     if (e != EA_OK)
         return e;
     out->sigalg = alg;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "evidence/chain_cache.h"
 #include "policy/result.h"
 
 /* Claims common to every TEE type. Sizes are the maxima over all types. */
@@ -45,6 +46,7 @@ json_t *claims_to_json(const struct claims *c);
 struct evidence_anchors {
     X509_STORE *store;   /* may be NULL: no anchor configured for this type */
     const char *origin;  /* where the anchors came from, for messages ("policy", "built-in") */
+    struct chain_cache *cache; /* verified attestation-key certificates, may be NULL */
 };
 
 struct evidence_backend {

@@ -296,7 +296,8 @@ static int parse_anchors(json_t *arr, const char *path, const char *base_dir,
         return -1;
     }
     tee->anchors = X509_STORE_new();
-    if (!tee->anchors) {
+    tee->cache = chain_cache_new();
+    if (!tee->anchors || !tee->cache) {
         errf(err, errlen, "out of memory");
         return -1;
     }
@@ -364,6 +365,7 @@ void policy_free(struct policy *p)
         return;
     for (size_t i = 0; i < p->n_tees; i++) {
         X509_STORE_free(p->tees[i].anchors);
+        chain_cache_free(p->tees[i].cache);
         free(p->tees[i].measurements);
     }
     free(p->tees);

@@ -24,6 +24,7 @@ struct policy_value {
 struct policy_tee {
     char name[16];                   /* "sim", ... */
     X509_STORE *anchors;             /* trust anchors for this type (owned), NULL = none */
+    struct chain_cache *cache;       /* chains already verified against anchors (owned) */
     int n_anchors;
     struct policy_value *measurements; /* allowed measurements; n == 0 means "policy incomplete" */
     size_t n_measurements;

@@ -33,7 +33,6 @@ struct tether_result *result_new(void)
         free(r);
         return NULL;
     }
-    result_rebuild(r);
     return r;
 }
 
@@ -92,7 +91,8 @@ void result_check(struct tether_result *r, const char *name, enum check_status s
         json_object_set_new(o, "detail", str_or_null(detail));
         json_array_append_new(r->checks, o);
     }
-    result_rebuild(r);
+    free(r->json);
+    r->json = NULL;
 }
 
 void result_check_hex(struct tether_result *r, const char *name, enum check_status status,
@@ -121,10 +121,13 @@ void result_set_claims(struct tether_result *r, const char *tee, bool simulated,
         json_decref(r->claims);
         r->claims = json_incref(claims);
     }
-    result_rebuild(r);
+    free(r->json);
+    r->json = NULL;
 }
 
-/* Rebuilt eagerly after every change so that the const public accessor never writes. */
+/* Serialised lazily: recording a check only drops the cache (a connection records about
+ * twenty). The library serialises once when an appraisal ends (result_json), so a result the
+ * caller holds is never written by the const accessor below. */
 static void result_rebuild(struct tether_result *r)
 {
     free(r->json);
@@ -161,6 +164,8 @@ TETHER_API const char *tether_result_json(const struct tether_result *result)
 {
     if (!result)
         return NULL;
+    if (!result->json) /* only for results the library never finished (cannot happen) */
+        result_rebuild((struct tether_result *)result);
     if (result->json)
         return result->json;
     /* Serialisation failed for lack of memory: still a valid report, never a false pass. */

@@ -10,14 +10,18 @@
  * the binder computed here from our own exporter. This file is the only caller of the
  * attester backends; it never takes report_data from anyone.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "binding/binder.h"
 #include "tls/tls_internal.h"
+#include "util/der.h"
 #include "verify/verify.h"
 
 static int export_value(struct tether *ctx, const char *label, const uint8_t *context,
@@ -55,7 +59,9 @@ int attest_on_tls_done(struct tether *ctx)
         return conn_fail(ctx, TETHER_ERR_TLS, "tls_version", "peer negotiated %s, need TLSv1.3",
                          ctx->version);
     /* Exporters for authenticators the peer sends (its role) and that we send (ours). */
-    if (exporters_for(ctx, !ctx->server, &ctx->x_peer) || exporters_for(ctx, ctx->server, &ctx->x_own))
+    /* Only the ones this endpoint will use: each exporter is two HKDF expansions. */
+    if ((ctx->we_appraise && exporters_for(ctx, !ctx->server, &ctx->x_peer)) ||
+        (ctx->we_attest && exporters_for(ctx, ctx->server, &ctx->x_own)))
         return -1;
     return 0;
 }
@@ -99,19 +105,76 @@ int attest_send_request(struct tether *ctx)
     return 0;
 }
 
-/* A fresh authenticator key for the chosen scheme; never written anywhere. */
+/* A fresh authenticator key for the chosen scheme; never written anywhere. The keygen
+ * contexts are set up once per process (building one costs more than the generation itself in
+ * OpenSSL 3.0) and used under a lock; every call still generates a new key. */
+static pthread_mutex_t keygen_lock = PTHREAD_MUTEX_INITIALIZER;
+static EVP_PKEY_CTX *keygen_ctx[3];
+
 static EVP_PKEY *fresh_key(uint16_t sigalg)
 {
+    int slot;
+    const char *alg, *group = NULL;
     switch (sigalg) {
     case EA_SIG_ECDSA_P256_SHA256:
-        return EVP_EC_gen("P-256");
+        slot = 0, alg = "EC", group = "P-256";
+        break;
     case EA_SIG_ECDSA_P384_SHA384:
-        return EVP_EC_gen("P-384");
+        slot = 1, alg = "EC", group = "P-384";
+        break;
     case EA_SIG_ED25519:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        slot = 2, alg = "ED25519";
+        break;
     default:
         return NULL;
     }
+    EVP_PKEY *key = NULL;
+    pthread_mutex_lock(&keygen_lock);
+    EVP_PKEY_CTX *c = keygen_ctx[slot];
+    if (!c) {
+        c = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+        if (!c || EVP_PKEY_keygen_init(c) != 1 ||
+            (group && EVP_PKEY_CTX_set_group_name(c, group) != 1)) {
+            EVP_PKEY_CTX_free(c);
+            c = NULL;
+        }
+        keygen_ctx[slot] = c;
+    }
+    if (c && EVP_PKEY_generate(c, &key) != 1)
+        key = NULL;
+    pthread_mutex_unlock(&keygen_lock);
+    return key;
+}
+
+/* The certificate's public key, set from the key's encoded public value: X509_set_pubkey would
+ * encode and then re-decode the key through OpenSSL 3.0's decoders. */
+static int set_public_key(X509 *x, EVP_PKEY *key)
+{
+    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+    unsigned char *enc = NULL;
+    size_t len = 0;
+    int ok = 0;
+    if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
+        enc = OPENSSL_malloc(32);
+        len = 32;
+        ok = enc && EVP_PKEY_get_raw_public_key(key, enc, &len) == 1 && len == 32 &&
+             X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_ED25519), V_ASN1_UNDEF, NULL, enc,
+                                    (int)len);
+    } else {
+        char group[32];
+        size_t glen = 0;
+        int nid = NID_undef;
+        if (EVP_PKEY_get_group_name(key, group, sizeof group, &glen) == 1)
+            nid = EC_curve_nist2nid(group) != NID_undef ? EC_curve_nist2nid(group)
+                                                         : OBJ_sn2nid(group);
+        len = EVP_PKEY_get1_encoded_public_key(key, &enc);
+        ok = nid != NID_undef && len > 0 &&
+             X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+                                    OBJ_nid2obj(nid), enc, (int)len);
+    }
+    if (!ok)
+        OPENSSL_free(enc);
+    return ok ? 0 : -1;
 }
 
 static X509 *self_signed(EVP_PKEY *key)
@@ -135,7 +198,7 @@ static X509 *self_signed(EVP_PKEY *key)
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                     (const unsigned char *)"tether-attester", -1, -1, 0) ||
         !X509_set_issuer_name(x, name) || !X509_gmtime_adj(X509_getm_notBefore(x), -300) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600) || !X509_set_pubkey(x, key) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600) || set_public_key(x, key) != 0 ||
         !X509_sign(x, key, is_ed ? NULL : EVP_sha256()))
         goto fail;
     return x;
@@ -217,15 +280,17 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     int rc = -1;
     EVP_PKEY *key = fresh_key(sigalg);
     X509 *cert = key ? self_signed(key) : NULL;
-    uint8_t *cert_der = NULL, *spki = NULL, *ev = NULL;
+    uint8_t *cert_der = NULL, *ev = NULL;
+    const uint8_t *spki = NULL;
+    size_t spki_len = 0;
     char *json = NULL;
     struct bytes_writer w;
     writer_init(&w, EA_FRAME_MAX_PAYLOAD);
     struct binder b;
     uint8_t exported[BINDER_EXPORTER_LEN];
     int cert_len = cert ? i2d_X509(cert, &cert_der) : -1;
-    int spki_len = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki) : -1;
-    if (cert_len <= 0 || spki_len <= 0) {
+    /* The SPKI exactly as it stands in the certificate: what the peer will hash. */
+    if (cert_len <= 0 || der_cert_spki(cert_der, (size_t)cert_len, &spki, &spki_len) != 0) {
         conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "cannot create the authenticator key");
         goto out;
     }
@@ -237,7 +302,7 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     const char *label = binder_label(ctx->server);
     if (export_value(ctx, label, req.context, req.context_len, exported, sizeof exported) != 0)
         goto out;
-    if (binder_compute(ctx->md, spki, (size_t)spki_len, exported, &b) != 0) {
+    if (binder_compute(ctx->md, spki, spki_len, exported, &b) != 0) {
         conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "binder computation failed");
         goto out;
     }
@@ -294,7 +359,6 @@ out:
     free(json);
     free(ev);
     OPENSSL_free(cert_der);
-    OPENSSL_free(spki);
     X509_free(cert);
     EVP_PKEY_free(key);
     return rc;
@@ -425,6 +489,7 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     ctx->n_appraised++;
     rc = 0;
 out:
+    (void)result_json(r); /* serialise once, now that the appraisal is complete */
     ea_payload_clear(&p);
     ea_authenticator_clear(&a);
     return rc;

@@ -55,5 +55,6 @@ TETHER_API struct tether_result *tether_verify(struct tether_config *cfg,
         return NULL;
     }
     (void)verify_evidence(config_policy(cfg), &in, r);
+    (void)result_json(r); /* serialise once: the caller only reads it */
     return r;
 }
