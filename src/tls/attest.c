@@ -207,6 +207,20 @@ fail:
     return NULL;
 }
 
+void attest_prepare_key(struct tether *ctx)
+{
+    /* Both tether and Cocos clients offer 0x0403 first. */
+    if (ctx->next_key || !ctx->we_attest || ctx->sent_auth)
+        return;
+    ctx->next_key = fresh_key(EA_SIG_ECDSA_P256_SHA256);
+    ctx->next_cert = ctx->next_key ? self_signed(ctx->next_key) : NULL;
+    ctx->next_key_sigalg = EA_SIG_ECDSA_P256_SHA256;
+    if (!ctx->next_cert) {
+        EVP_PKEY_free(ctx->next_key);
+        ctx->next_key = NULL;
+    }
+}
+
 static bool context_seen(struct tether *ctx, const uint8_t *c, size_t n)
 {
     uint8_t d[32];
@@ -278,8 +292,23 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     }
 
     int rc = -1;
-    EVP_PKEY *key = fresh_key(sigalg);
-    X509 *cert = key ? self_signed(key) : NULL;
+    /* A key prepared for this connection while the peer was busy (attest_prepare_key), if it
+     * fits the scheme chosen; otherwise a new one now. Either way: this connection's only. */
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    if (ctx->next_key && ctx->next_key_sigalg == sigalg) {
+        key = ctx->next_key;
+        cert = ctx->next_cert;
+        ctx->next_key = NULL;
+        ctx->next_cert = NULL;
+    } else {
+        key = fresh_key(sigalg);
+        cert = key ? self_signed(key) : NULL;
+    }
+    EVP_PKEY_free(ctx->next_key);
+    X509_free(ctx->next_cert);
+    ctx->next_key = NULL;
+    ctx->next_cert = NULL;
     uint8_t *cert_der = NULL, *ev = NULL;
     const uint8_t *spki = NULL;
     size_t spki_len = 0;

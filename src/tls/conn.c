@@ -79,6 +79,8 @@ TETHER_API void tether_free(struct tether *ctx)
     free_secret(ctx->in_buf, ctx->in_cap);
     free_secret(ctx->app, ctx->app_cap);
     tether_result_free(ctx->result);
+    EVP_PKEY_free(ctx->next_key);
+    X509_free(ctx->next_cert);
     OPENSSL_cleanse(&ctx->x_own, sizeof ctx->x_own);
     OPENSSL_cleanse(&ctx->x_peer, sizeof ctx->x_peer);
     config_unref(ctx->cfg);
@@ -443,6 +445,13 @@ static int handshake_step(struct tether *ctx)
             int r = SSL_do_handshake(ctx->ssl);
             if (r != 1) {
                 int w = ssl_result(ctx, r, "TLS handshake");
+                /* The server's flight is out and the client is verifying it (OpenSSL waits in
+                 * TLS_ST_EARLY_DATA for the client's second flight, with 0-RTT off too): use
+                 * the wait to prepare this connection's authenticator key. */
+                if (w == TETHER_WANT_POLLIN && ctx->server &&
+                    (SSL_get_state(ctx->ssl) == TLS_ST_EARLY_DATA ||
+                     SSL_get_state(ctx->ssl) == TLS_ST_SR_FINISHED))
+                    attest_prepare_key(ctx);
                 if (w == 0)
                     return conn_fail(ctx, TETHER_ERR_TLS, "tls", "peer closed during handshake");
                 if (w == -1)

@@ -88,6 +88,9 @@ struct tether {
     bool peer_closed;
 
     struct tether_result *result; /* latest appraisal of the peer */
+    EVP_PKEY *next_key;       /* authenticator key prepared for this connection, or NULL */
+    X509 *next_cert;
+    uint16_t next_key_sigalg;
     char version[32];
     char cipher[64];
 
@@ -107,6 +110,9 @@ void config_unref(struct tether_config *cfg);
 
 /* attest.c: the attestation exchange (sans socket: works on frames) */
 int attest_on_tls_done(struct tether *ctx);
+/* Generate this connection's authenticator key and certificate while the peer is busy (the
+ * server waiting for the client's Finished). Never shared, never reused, freed with ctx. */
+void attest_prepare_key(struct tether *ctx);
 int attest_send_request(struct tether *ctx);
 int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len);
 int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t len);
