@@ -70,6 +70,7 @@ static SSL_CTX *plain_server_ctx(void)
     SSL_CTX_set1_groups_list(c, "X25519:P-256:P-384");
     SSL_CTX_set_num_tickets(c, 0);
     SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+    SSL_CTX_set_read_ahead(c, 1);
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -158,6 +159,7 @@ int main(int argc, char **argv)
     SSL_CTX_set_ciphersuites(pc, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
                                  "TLS_CHACHA20_POLY1305_SHA256");
     SSL_CTX_set_verify(pc, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_read_ahead(pc, 1); /* as libtether does: the baseline gets the same I/O */
     SSL_CTX_set_options(pc, SSL_OP_NO_TICKET);
 
     int pport, tport;

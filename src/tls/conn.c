@@ -508,9 +508,9 @@ static bool fd_blocking(int fd)
  * deadline, and restored afterwards. */
 static int drive(struct tether *ctx, int (*step)(struct tether *), const int64_t *deadline)
 {
-    if (!fd_blocking(ctx->fd))
-        return step(ctx);
     int fl = fcntl(ctx->fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK))
+        return step(ctx);
     fcntl(ctx->fd, F_SETFL, fl | O_NONBLOCK);
     int r;
     for (;;) {
