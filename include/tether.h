@@ -166,7 +166,8 @@ TETHER_API int tether_conn_bytes(struct tether *ctx, uint64_t *sent, uint64_t *r
 /* 1 for a passing verdict, 0 otherwise. */
 TETHER_API int tether_result_passed(const struct tether_result *result);
 /* The report as JSON: {"verdict":"pass"|"fail","tee":...,"simulated":...,"claims":{...},
- * "checks":[{"name","status","code","expected","actual","detail"}]} (docs/policy.md). Borrowed. */
+ * "checks":[{"name","status","code","expected","actual","detail"}]} (docs/policy.md). Borrowed.
+ * The first call serialises the report: do not make the first call from two threads at once. */
 TETHER_API const char *tether_result_json(const struct tether_result *result);
 /* Stable code of the first failed check, or NULL for a pass. Borrowed. */
 TETHER_API const char *tether_result_failed_code(const struct tether_result *result);

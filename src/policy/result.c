@@ -126,8 +126,9 @@ void result_set_claims(struct tether_result *r, const char *tee, bool simulated,
 }
 
 /* Serialised lazily: recording a check only drops the cache (a connection records about
- * twenty). The library serialises once when an appraisal ends (result_json), so a result the
- * caller holds is never written by the const accessor below. */
+ * twenty), and a connection whose caller never asks for the report never pays for it. The
+ * const accessor below fills the cache on its first call (docs: not concurrently with itself
+ * on one result). */
 static void result_rebuild(struct tether_result *r)
 {
     free(r->json);
@@ -164,7 +165,7 @@ TETHER_API const char *tether_result_json(const struct tether_result *result)
 {
     if (!result)
         return NULL;
-    if (!result->json) /* only for results the library never finished (cannot happen) */
+    if (!result->json) /* first call: serialise (a cache; the result itself never changes) */
         result_rebuild((struct tether_result *)result);
     if (result->json)
         return result->json;

@@ -59,10 +59,29 @@ int attest_on_tls_done(struct tether *ctx)
         return conn_fail(ctx, TETHER_ERR_TLS, "tls_version", "peer negotiated %s, need TLSv1.3",
                          ctx->version);
     /* Exporters for authenticators the peer sends (its role) and that we send (ours). */
-    /* Only the ones this endpoint will use: each exporter is two HKDF expansions. */
-    if ((ctx->we_appraise && exporters_for(ctx, !ctx->server, &ctx->x_peer)) ||
-        (ctx->we_attest && exporters_for(ctx, ctx->server, &ctx->x_own)))
-        return -1;
+    return 0;
+}
+
+int attest_prepare(struct tether *ctx)
+{
+    /* Only the exporters this endpoint will use (each is two HKDF expansions), computed while
+     * the peer is busy: after our request went out, before we wait for the answer. */
+    if (ctx->we_appraise && !ctx->x_peer_ready) {
+        if (exporters_for(ctx, !ctx->server, &ctx->x_peer) != 0)
+            return -1;
+        ctx->x_peer_ready = true;
+    }
+    if (ctx->we_attest && !ctx->x_own_ready) {
+        if (exporters_for(ctx, ctx->server, &ctx->x_own) != 0)
+            return -1;
+        ctx->x_own_ready = true;
+    }
+    if (ctx->req_outstanding && !ctx->req_exported_ready) {
+        if (export_value(ctx, binder_label(!ctx->server), ctx->req.context, ctx->req.context_len,
+                         ctx->req_exported, sizeof ctx->req_exported) != 0)
+            return -1;
+        ctx->req_exported_ready = true;
+    }
     return 0;
 }
 
@@ -101,6 +120,7 @@ int attest_send_request(struct tether *ctx)
     if (conn_queue_frame(ctx, EA_FRAME_REQUEST, ctx->req_msg, ctx->req_len) != 0)
         return -1;
     ctx->req_outstanding = true;
+    ctx->req_exported_ready = false; /* a new context: attest_prepare exports for it */
     ctx->req_deadline = now_ms() + (int64_t)ctx->cfg->attest_ms;
     return 0;
 }
@@ -245,6 +265,8 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     if (!ctx->we_attest)
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, "unexpected_request",
                          "peer asked us to attest, but this endpoint is not configured to");
+    if (attest_prepare(ctx) != 0)
+        return -1;
     if (ea_request_parse(msg, len, &req, &e) != 0)
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, ea_error_code(e),
                          "malformed authenticator request (%s)", ea_error_code(e));
@@ -419,6 +441,8 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     if (!ctx->we_appraise || !ctx->req_outstanding)
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, "unexpected_authenticator",
                          "peer sent an authenticator that was not requested");
+    if (attest_prepare(ctx) != 0)
+        return -1;
     ctx->req_outstanding = false;
     tether_result_free(ctx->result);
     ctx->result = result_new();
@@ -471,14 +495,12 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     }
     result_check(r, "payload.exporter_label", CHECK_PASS, "ok", label, p.exporter_label, NULL);
 
-    /* 3. Recompute the binder from OUR connection and the authenticator's key. */
-    uint8_t exported[BINDER_EXPORTER_LEN];
+    /* 3. Recompute the binder from OUR connection (the exporter for our context, label fixed
+     *    by role: attest_prepare) and the authenticator's key. */
     struct binder b;
-    if (export_value(ctx, label, ctx->req.context, ctx->req.context_len, exported,
-                     sizeof exported) != 0)
-        goto out;
-    int brc = binder_compute(ctx->md, a.spki, a.spki_len, exported, &b);
-    OPENSSL_cleanse(exported, sizeof exported);
+    int brc = binder_compute(ctx->md, a.spki, a.spki_len, ctx->req_exported, &b);
+    OPENSSL_cleanse(ctx->req_exported, sizeof ctx->req_exported);
+    ctx->req_exported_ready = false;
     if (brc != 0) {
         conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "binder computation failed");
         goto out;
@@ -518,7 +540,6 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     ctx->n_appraised++;
     rc = 0;
 out:
-    (void)result_json(r); /* serialise once, now that the appraisal is complete */
     ea_payload_clear(&p);
     ea_authenticator_clear(&a);
     return rc;

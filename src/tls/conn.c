@@ -83,6 +83,7 @@ TETHER_API void tether_free(struct tether *ctx)
     X509_free(ctx->next_cert);
     OPENSSL_cleanse(&ctx->x_own, sizeof ctx->x_own);
     OPENSSL_cleanse(&ctx->x_peer, sizeof ctx->x_peer);
+    OPENSSL_cleanse(ctx->req_exported, sizeof ctx->req_exported);
     config_unref(ctx->cfg);
     free(ctx);
 }
@@ -474,6 +475,8 @@ static int handshake_step(struct tether *ctx)
         int f = flush(ctx);
         if (f != 1)
             return f;
+        if (attest_prepare(ctx) != 0)
+            return -1;
         if (attest_done(ctx)) {
             /* A Cocos peer gets raw application data after its one authenticator. */
             if (!ctx->compat)
@@ -684,6 +687,8 @@ static int reattest_step(struct tether *ctx)
             return f;
         if (!ctx->req_outstanding)
             return 1;
+        if (attest_prepare(ctx) != 0)
+            return -1;
         int r = read_frame(ctx);
         if (r == 0)
             return conn_fail(ctx, TETHER_ERR_IO, "peer_closed",

@@ -57,6 +57,7 @@ struct tether {
     const EVP_MD *md;         /* the cipher suite's hash */
     struct ea_exporters x_peer; /* exporters for authenticators the peer sends */
     struct ea_exporters x_own;  /* exporters for authenticators we send */
+    bool x_peer_ready, x_own_ready;
 
     /* our outstanding request */
     bool req_outstanding;
@@ -64,6 +65,8 @@ struct tether {
     size_t req_len;
     struct ea_request req;
     int64_t req_deadline;
+    uint8_t req_exported[32];  /* TLS-Exporter(label, our context, 32), once computed */
+    bool req_exported_ready;
 
     /* digests of the contexts of requests we have answered (reuse is rejected) */
     uint8_t (*seen_ctx)[32];
@@ -113,6 +116,8 @@ int attest_on_tls_done(struct tether *ctx);
 /* Generate this connection's authenticator key and certificate while the peer is busy (the
  * server waiting for the client's Finished). Never shared, never reused, freed with ctx. */
 void attest_prepare_key(struct tether *ctx);
+/* Compute the exporters this endpoint needs (idempotent); called while waiting for the peer. */
+int attest_prepare(struct tether *ctx);
 int attest_send_request(struct tether *ctx);
 int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len);
 int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t len);
