@@ -550,6 +550,71 @@ static void script_fake(SSL *ssl, void *arg)
     free(req);
 }
 
+/* T-17, client side: a server that issues tickets gets no resumption from a tether client. */
+struct ticket_server {
+    SSL_CTX *ctx;
+    int reused;
+    int tickets_sent;
+};
+
+static void ticket_server_conn(struct ticket_server *ts, struct tether_config *ccfg)
+{
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint cl = {.cfg = ccfg, .fd = fds[0]};
+    endpoint_start(&cl);
+    SSL *ssl = SSL_new(ts->ctx);
+    SSL_set_fd(ssl, fds[1]);
+    assert_int_equal(SSL_accept(ssl), 1);
+    if (SSL_session_reused(ssl))
+        ts->reused++;
+    struct fake_script fs = {0};
+    script_fake(ssl, &fs); /* answers as a genuine attester would */
+    ts->tickets_sent += (int)SSL_get_num_tickets(ssl);
+    SSL_free(ssl);
+    shutdown(fds[1], SHUT_RDWR);
+    endpoint_join(&cl);
+    assert_int_equal(cl.rc, 0);
+    free(fs.frame_out);
+    free(fs.o.evidence_out);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void client_never_resumes_from_a_ticket_issuing_server(void **state)
+{
+    (void)state;
+    struct tether_config *ccfg = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    /* A server that issues two tickets per connection and would resume from them. */
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+    SSL_CTX_set_num_tickets(c, 2);
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_session_id_context(c, (const unsigned char *)"t17", 3);
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"tickets", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, k);
+    X509_sign(x, k, EVP_sha256());
+    SSL_CTX_use_certificate(c, x);
+    SSL_CTX_use_PrivateKey(c, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    struct ticket_server ts = {.ctx = c};
+    for (int i = 0; i < 3; i++)
+        ticket_server_conn(&ts, ccfg);
+    assert_true(ts.tickets_sent > 0); /* the server did offer tickets ... */
+    assert_int_equal(ts.reused, 0);   /* ... and no connection resumed */
+    SSL_CTX_free(c);
+    tether_config_free(ccfg);
+}
+
 static void independent_attester_is_accepted_then_its_replay_is_rejected(void **state)
 {
     (void)state;
@@ -1000,6 +1065,7 @@ int main(void)
         cmocka_unit_test(diversion_passes_without_and_fails_with_platform_policy),
         cmocka_unit_test(empty_authenticator_is_rejected),
         cmocka_unit_test(independent_attester_is_accepted_then_its_replay_is_rejected),
+        cmocka_unit_test(client_never_resumes_from_a_ticket_issuing_server),
         cmocka_unit_test(exporter_label_confusion_is_rejected),
         cmocka_unit_test(authenticator_without_cmw_attestation_is_rejected),
         cmocka_unit_test(reflected_authenticator_is_rejected_in_mutual_mode),
