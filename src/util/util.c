@@ -260,6 +260,21 @@ int file_write(const char *path, const void *data, size_t len, unsigned mode)
     return 0;
 }
 
+void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int path_join(char *out, size_t n, const char *dir, const char *file)
+{
+    return snprintf(out, n, "%s/%s", dir, file) < (int)n ? 0 : -1;
+}
+
 int64_t now_ms(void)
 {
     struct timespec ts;

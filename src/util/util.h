@@ -37,6 +37,11 @@ int file_read(const char *path, size_t max, uint8_t **out, size_t *outlen);
 /* Write a file atomically with the given mode. */
 int file_write(const char *path, const void *data, size_t len, unsigned mode);
 
+/* Format a message into a caller's buffer (err may be NULL). */
+void errbuf_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* dir/file into out; -1 if it does not fit. */
+int path_join(char *out, size_t n, const char *dir, const char *file);
+
 /* Monotonic milliseconds. */
 int64_t now_ms(void);
 

@@ -87,16 +87,7 @@ static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_
     if (raw_exporters(ssl, server_role, &x) != 0)
         return -1;
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 42);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"fake", -1, -1, 0);
-    X509_set_issuer_name(cert, X509_get_subject_name(cert));
-    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_sign(cert, key, EVP_sha256());
+    X509 *cert = test_self_signed(key, "fake");
     uint8_t *der = NULL, *spki = NULL;
     int der_len = i2d_X509(cert, &der);
     int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
@@ -592,16 +583,7 @@ static void client_never_resumes_from_a_ticket_issuing_server(void **state)
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_session_id_context(c, (const unsigned char *)"t17", 3);
     EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"tickets", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, k);
-    X509_sign(x, k, EVP_sha256());
+    X509 *x = test_self_signed(k, "tickets");
     SSL_CTX_use_certificate(c, x);
     SSL_CTX_use_PrivateKey(c, k);
     X509_free(x);

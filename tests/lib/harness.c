@@ -154,6 +154,21 @@ void socket_pair(int fds[2])
     }
 }
 
+X509 *test_self_signed(EVP_PKEY *key, const char *cn)
+{
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_sign(x, key, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256());
+    return x;
+}
+
 static SSL *raw_new(int fd, bool server, SSL_CTX **ctx_out)
 {
     SSL_CTX *c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -162,16 +177,7 @@ static SSL *raw_new(int fd, bool server, SSL_CTX **ctx_out)
     if (server) {
         SSL_CTX_set_num_tickets(c, 0);
         EVP_PKEY *k = EVP_EC_gen("P-256");
-        X509 *x = X509_new();
-        X509_set_version(x, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-        X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                                   (const unsigned char *)"attacker", -1, -1, 0);
-        X509_set_issuer_name(x, X509_get_subject_name(x));
-        X509_gmtime_adj(X509_getm_notBefore(x), -60);
-        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-        X509_set_pubkey(x, k);
-        X509_sign(x, k, EVP_sha256());
+        X509 *x = test_self_signed(k, "attacker");
         SSL_CTX_use_certificate(c, x);
         SSL_CTX_use_PrivateKey(c, k);
         X509_free(x);

@@ -49,6 +49,9 @@ struct endpoint {
 void endpoint_start(struct endpoint *ep);
 int endpoint_join(struct endpoint *ep);
 
+/* A self-signed certificate for key (test endpoints only). */
+X509 *test_self_signed(EVP_PKEY *key, const char *cn);
+
 /* Connected socket pair (AF_UNIX stream). */
 void socket_pair(int fds[2]);
 

@@ -34,28 +34,13 @@
 #define SIM_VALIDITY_DAYS 3653 /* ten years */
 #define SIM_KEY_FILE_MAX (64u * 1024u)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int join(char *out, size_t n, const char *dir, const char *file)
-{
-    return snprintf(out, n, "%s/%s", dir, file) < (int)n ? 0 : -1;
-}
 
 /* mkdir -p with mode 0700 for every directory created. */
 static int make_dirs(const char *dir, char *err, size_t errlen)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-        seterr(err, errlen, "sim: directory name too long");
+        errbuf_set(err, errlen, "sim: directory name too long");
         return -1;
     }
     for (char *p = buf + 1; ; p++) {
@@ -64,7 +49,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         char c = *p;
         *p = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            seterr(err, errlen, "sim: cannot create %.300s: %s", buf, strerror(errno));
+            errbuf_set(err, errlen, "sim: cannot create %.300s: %s", buf, strerror(errno));
             return -1;
         }
         *p = c;
@@ -73,7 +58,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "sim: %.300s is not a directory", dir);
+        errbuf_set(err, errlen, "sim: %.300s is not a directory", dir);
         return -1;
     }
     return 0;
@@ -144,12 +129,12 @@ static int write_bio(const char *dir, const char *file, BIO *bio, unsigned mode,
     char path[PATH_MAX];
     char *p = NULL;
     long n = BIO_get_mem_data(bio, &p);
-    if (join(path, sizeof path, dir, file) != 0 || n < 0) {
-        seterr(err, errlen, "sim: directory name too long");
+    if (path_join(path, sizeof path, dir, file) != 0 || n < 0) {
+        errbuf_set(err, errlen, "sim: directory name too long");
         return -1;
     }
     if (file_write(path, p, (size_t)n, mode) != 0) {
-        seterr(err, errlen, "sim: cannot write %.300s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "sim: cannot write %.300s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -162,7 +147,7 @@ static int write_key(const char *dir, const char *file, EVP_PKEY *key, char *err
         bio = BIO_new(BIO_s_mem());
     int rc = -1;
     if (!bio || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1)
-        seterr(err, errlen, "sim: cannot encode %s", file);
+        errbuf_set(err, errlen, "sim: cannot encode %s", file);
     else
         rc = write_bio(dir, file, bio, 0600, err, errlen);
     BIO_free(bio);
@@ -174,7 +159,7 @@ static int write_cert(const char *dir, const char *file, X509 *cert, char *err, 
     BIO *bio = BIO_new(BIO_s_mem());
     int rc = -1;
     if (!bio || PEM_write_bio_X509(bio, cert) != 1)
-        seterr(err, errlen, "sim: cannot encode %s", file);
+        errbuf_set(err, errlen, "sim: cannot encode %s", file);
     else
         rc = write_bio(dir, file, bio, 0644, err, errlen);
     BIO_free(bio);
@@ -188,9 +173,9 @@ static int load_root(const char *from, EVP_PKEY **key, X509 **cert, char *err, s
     uint8_t *data = NULL;
     size_t len = 0;
     BIO *bio;
-    if (join(path, sizeof path, from, SIM_FILE_ROOT_KEY) != 0 ||
+    if (path_join(path, sizeof path, from, SIM_FILE_ROOT_KEY) != 0 ||
         file_read(path, SIM_KEY_FILE_MAX, &data, &len) != 0) {
-        seterr(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
         return -1;
     }
     bio = BIO_new_mem_buf(data, (int)len);
@@ -198,12 +183,12 @@ static int load_root(const char *from, EVP_PKEY **key, X509 **cert, char *err, s
     BIO_free(bio);
     free_secret(data, len);
     if (!*key) {
-        seterr(err, errlen, "sim: %.300s: not a PEM private key", path);
+        errbuf_set(err, errlen, "sim: %.300s: not a PEM private key", path);
         return -1;
     }
-    if (join(path, sizeof path, from, SIM_FILE_ROOT_CERT) != 0 ||
+    if (path_join(path, sizeof path, from, SIM_FILE_ROOT_CERT) != 0 ||
         file_read(path, SIM_KEY_FILE_MAX, &data, &len) != 0) {
-        seterr(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
         return -1;
     }
     bio = BIO_new_mem_buf(data, (int)len);
@@ -211,11 +196,11 @@ static int load_root(const char *from, EVP_PKEY **key, X509 **cert, char *err, s
     BIO_free(bio);
     free(data);
     if (!*cert) {
-        seterr(err, errlen, "sim: %.300s: not a PEM certificate", path);
+        errbuf_set(err, errlen, "sim: %.300s: not a PEM certificate", path);
         return -1;
     }
     if (X509_check_private_key(*cert, *key) != 1) {
-        seterr(err, errlen, "sim: %.300s: root.key does not match root.crt", from);
+        errbuf_set(err, errlen, "sim: %.300s: root.key does not match root.crt", from);
         return -1;
     }
     return 0;
@@ -229,7 +214,7 @@ static int hex_param(const char *hex, size_t want, uint8_t *out, const char *wha
     uint8_t tmp[64];
     size_t got = 0;
     if (hex_decode(hex, tmp, sizeof tmp, &got) != 0 || got != want) {
-        seterr(err, errlen, "sim: the %s must be exactly %zu bytes in hex (%zu hex digits)", what,
+        errbuf_set(err, errlen, "sim: the %s must be exactly %zu bytes in hex (%zu hex digits)", what,
                want, 2 * want);
         return -1;
     }
@@ -243,14 +228,14 @@ static int write_json(const char *dir, const char *file, json_t *o, char *err, s
     char path[PATH_MAX];
     int rc = -1;
     if (!s)
-        seterr(err, errlen, "sim: out of memory");
-    else if (join(path, sizeof path, dir, file) != 0)
-        seterr(err, errlen, "sim: directory name too long");
+        errbuf_set(err, errlen, "sim: out of memory");
+    else if (path_join(path, sizeof path, dir, file) != 0)
+        errbuf_set(err, errlen, "sim: directory name too long");
     else {
         size_t n = strlen(s);
         s[n] = '\n'; /* json_dumps ends with the NUL we overwrite; write n+1 bytes */
         if (file_write(path, s, n + 1, 0644) != 0)
-            seterr(err, errlen, "sim: cannot write %.300s: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "sim: cannot write %.300s: %s", path, strerror(errno));
         else
             rc = 0;
         s[n] = '\0';
@@ -272,9 +257,9 @@ TETHER_API int tether_sim_provision(const char *dir, const struct tether_sim_par
     char mhex[2 * SIM_MEASUREMENT_LEN + 1], phex[2 * SIM_PLATFORM_ID_LEN + 1];
     int rc = -1;
 
-    seterr(errbuf, errlen, "sim: provisioning failed");
+    errbuf_set(errbuf, errlen, "sim: provisioning failed");
     if (!dir || !dir[0]) {
-        seterr(errbuf, errlen, "sim: no directory given");
+        errbuf_set(errbuf, errlen, "sim: no directory given");
         return -1;
     }
     if (hex_param(pp->measurement_hex, sizeof measurement, measurement, "measurement", errbuf,
@@ -293,21 +278,21 @@ TETHER_API int tether_sim_provision(const char *dir, const struct tether_sim_par
         char cn[64], taghex[9];
         root_key = new_p256();
         if (!root_key || RAND_bytes(tag, sizeof tag) != 1) {
-            seterr(errbuf, errlen, "sim: cannot generate the root key");
+            errbuf_set(errbuf, errlen, "sim: cannot generate the root key");
             goto out;
         }
         hex_encode(tag, sizeof tag, taghex);
         snprintf(cn, sizeof cn, "tether sim root %s", taghex);
         root = make_cert(root_key, cn, NULL, NULL, true);
         if (!root) {
-            seterr(errbuf, errlen, "sim: cannot create the root certificate");
+            errbuf_set(errbuf, errlen, "sim: cannot create the root certificate");
             goto out;
         }
     }
     ak_key = new_p256();
     ak = ak_key ? make_cert(ak_key, "tether sim attestation key", root, root_key, false) : NULL;
     if (!ak) {
-        seterr(errbuf, errlen, "sim: cannot create the attestation key and certificate");
+        errbuf_set(errbuf, errlen, "sim: cannot create the attestation key and certificate");
         goto out;
     }
     if (write_key(dir, SIM_FILE_ROOT_KEY, root_key, errbuf, errlen) != 0 ||
@@ -325,7 +310,7 @@ TETHER_API int tether_sim_provision(const char *dir, const struct tether_sim_par
                     "min_tcb", (json_int_t)tcb, "platform_ids", phex, "allow_debug",
                     pp->debug ? 1 : 0, "max_evidence_age_seconds", 300);
     if (!sim || !pol) {
-        seterr(errbuf, errlen, "sim: out of memory");
+        errbuf_set(errbuf, errlen, "sim: out of memory");
         goto out;
     }
     if (write_json(dir, SIM_FILE_CONFIG, sim, errbuf, errlen) != 0 ||
@@ -334,13 +319,13 @@ TETHER_API int tether_sim_provision(const char *dir, const struct tether_sim_par
 
     /* Self-check: the policy we wrote must load (and find the root it names). */
     char path[PATH_MAX], perr[256];
-    if (join(path, sizeof path, dir, SIM_FILE_POLICY) != 0) {
-        seterr(errbuf, errlen, "sim: directory name too long");
+    if (path_join(path, sizeof path, dir, SIM_FILE_POLICY) != 0) {
+        errbuf_set(errbuf, errlen, "sim: directory name too long");
         goto out;
     }
     struct policy *check = policy_load_file(path, perr, sizeof perr);
     if (!check) {
-        seterr(errbuf, errlen, "sim: the generated policy does not load: %s", perr);
+        errbuf_set(errbuf, errlen, "sim: the generated policy does not load: %s", perr);
         goto out;
     }
     policy_free(check);

@@ -39,21 +39,6 @@ struct attester {
     size_t ak_cert_len;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int join(char *out, size_t n, const char *dir, const char *file)
-{
-    return snprintf(out, n, "%s/%s", dir, file) < (int)n ? 0 : -1;
-}
 
 static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len, const char *path,
                      char *err, size_t errlen)
@@ -63,7 +48,7 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len, const
     uint8_t tmp[64];
     if (!json_is_string(v) || hex_decode(json_string_value(v), tmp, sizeof tmp, &got) != 0 ||
         got != len) {
-        seterr(err, errlen, "%s: \"%s\" must be a hex string of exactly %zu bytes", path, key,
+        errbuf_set(err, errlen, "%s: \"%s\" must be a hex string of exactly %zu bytes", path, key,
                len);
         return -1;
     }
@@ -74,14 +59,14 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len, const
 static int load_config(struct attester *a, const char *dir, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    if (join(path, sizeof path, dir, SIM_FILE_CONFIG) != 0) {
-        seterr(err, errlen, "sim: directory name too long");
+    if (path_join(path, sizeof path, dir, SIM_FILE_CONFIG) != 0) {
+        errbuf_set(err, errlen, "sim: directory name too long");
         return -1;
     }
     uint8_t *data = NULL;
     size_t len = 0;
     if (file_read(path, SIM_CONFIG_MAX, &data, &len) != 0) {
-        seterr(err, errlen, "sim: cannot read %.300s (run `tether sim init`): %s", path,
+        errbuf_set(err, errlen, "sim: cannot read %.300s (run `tether sim init`): %s", path,
                strerror(errno));
         return -1;
     }
@@ -89,7 +74,7 @@ static int load_config(struct attester *a, const char *dir, char *err, size_t er
     json_t *o = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
     free(data);
     if (!o) {
-        seterr(err, errlen, "sim: %.300s: line %d, column %d: %s", path, jerr.line, jerr.column,
+        errbuf_set(err, errlen, "sim: %.300s: line %d, column %d: %s", path, jerr.line, jerr.column,
                jerr.text);
         return -1;
     }
@@ -97,13 +82,13 @@ static int load_config(struct attester *a, const char *dir, char *err, size_t er
     const char *key;
     json_t *v;
     if (!json_is_object(o)) {
-        seterr(err, errlen, "sim: %.300s: not a JSON object", path);
+        errbuf_set(err, errlen, "sim: %.300s: not a JSON object", path);
         goto out;
     }
     json_object_foreach(o, key, v) {
         if (strcmp(key, "measurement") != 0 && strcmp(key, "platform_id") != 0 &&
             strcmp(key, "tcb_version") != 0 && strcmp(key, "debug") != 0) {
-            seterr(err, errlen, "sim: %.300s: unknown key \"%.64s\"", path, key);
+            errbuf_set(err, errlen, "sim: %.300s: unknown key \"%.64s\"", path, key);
             goto out;
         }
     }
@@ -113,13 +98,13 @@ static int load_config(struct attester *a, const char *dir, char *err, size_t er
     v = json_object_get(o, "tcb_version");
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        seterr(err, errlen, "sim: %.300s: \"tcb_version\" must be an integer 0..4294967295", path);
+        errbuf_set(err, errlen, "sim: %.300s: \"tcb_version\" must be an integer 0..4294967295", path);
         goto out;
     }
     a->tcb_version = (uint32_t)json_integer_value(v);
     v = json_object_get(o, "debug");
     if (!json_is_boolean(v)) {
-        seterr(err, errlen, "sim: %.300s: \"debug\" must be true or false", path);
+        errbuf_set(err, errlen, "sim: %.300s: \"debug\" must be true or false", path);
         goto out;
     }
     a->debug = json_is_true(v);
@@ -138,9 +123,9 @@ static int load_keys(struct attester *a, const char *dir, char *err, size_t errl
     X509 *cert = NULL;
     int rc = -1;
 
-    if (join(path, sizeof path, dir, SIM_FILE_AK_KEY) != 0 ||
+    if (path_join(path, sizeof path, dir, SIM_FILE_AK_KEY) != 0 ||
         file_read(path, SIM_KEY_FILE_MAX, &data, &len) != 0) {
-        seterr(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
         goto out;
     }
     bio = BIO_new_mem_buf(data, (int)len);
@@ -150,22 +135,22 @@ static int load_keys(struct attester *a, const char *dir, char *err, size_t errl
     free_secret(data, len);
     data = NULL;
     if (!a->ak) {
-        seterr(err, errlen, "sim: %.300s: not a PEM private key", path);
+        errbuf_set(err, errlen, "sim: %.300s: not a PEM private key", path);
         goto out;
     }
-    if (join(path, sizeof path, dir, SIM_FILE_AK_CERT) != 0 ||
+    if (path_join(path, sizeof path, dir, SIM_FILE_AK_CERT) != 0 ||
         file_read(path, SIM_KEY_FILE_MAX, &data, &len) != 0) {
-        seterr(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "sim: cannot read %.300s: %s", path, strerror(errno));
         goto out;
     }
     bio = BIO_new_mem_buf(data, (int)len);
     cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     if (!cert) {
-        seterr(err, errlen, "sim: %.300s: not a PEM certificate", path);
+        errbuf_set(err, errlen, "sim: %.300s: not a PEM certificate", path);
         goto out;
     }
     if (X509_check_private_key(cert, a->ak) != 1) {
-        seterr(err, errlen, "sim: %s does not match %s", SIM_FILE_AK_KEY, SIM_FILE_AK_CERT);
+        errbuf_set(err, errlen, "sim: %s does not match %s", SIM_FILE_AK_KEY, SIM_FILE_AK_CERT);
         goto out;
     }
     char group[64] = "";
@@ -173,17 +158,17 @@ static int load_keys(struct attester *a, const char *dir, char *err, size_t errl
     if (!EVP_PKEY_is_a(a->ak, "EC") ||
         EVP_PKEY_get_utf8_string_param(a->ak, "group", group, sizeof group, &glen) != 1 ||
         (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
-        seterr(err, errlen, "sim: the attestation key must be an EC P-256 key");
+        errbuf_set(err, errlen, "sim: the attestation key must be an EC P-256 key");
         goto out;
     }
     int n = i2d_X509(cert, NULL);
     if (n <= 0 || n > 0xffff) {
-        seterr(err, errlen, "sim: %.300s: certificate too large", path);
+        errbuf_set(err, errlen, "sim: %.300s: certificate too large", path);
         goto out;
     }
     a->ak_cert = malloc((size_t)n);
     if (!a->ak_cert) {
-        seterr(err, errlen, "sim: out of memory");
+        errbuf_set(err, errlen, "sim: out of memory");
         goto out;
     }
     unsigned char *p = a->ak_cert;
@@ -210,12 +195,12 @@ static void sim_close(struct attester *a)
 static struct attester *sim_open(const char *arg, char *err, size_t errlen)
 {
     if (!arg || !arg[0]) {
-        seterr(err, errlen, "sim: no directory given (\"sim:/path/to/dir\")");
+        errbuf_set(err, errlen, "sim: no directory given (\"sim:/path/to/dir\")");
         return NULL;
     }
     struct attester *a = calloc(1, sizeof *a);
     if (!a) {
-        seterr(err, errlen, "sim: out of memory");
+        errbuf_set(err, errlen, "sim: out of memory");
         return NULL;
     }
     if (load_config(a, arg, err, errlen) != 0 || load_keys(a, arg, err, errlen) != 0) {
@@ -233,20 +218,20 @@ static int sim_evidence(struct attester *a, const struct binder *b, uint8_t **ev
     if (ev_len)
         *ev_len = 0;
     if (!a || !b || !ev || !ev_len) {
-        seterr(err, errlen, "sim: bad arguments");
+        errbuf_set(err, errlen, "sim: bad arguments");
         return -1;
     }
     if (b->hash_len != 32 && b->hash_len != 48 && b->hash_len != 64) {
-        seterr(err, errlen, "sim: unsupported key hash length %zu", b->hash_len);
+        errbuf_set(err, errlen, "sim: unsupported key hash length %zu", b->hash_len);
         return -1;
     }
     if (ct_is_zero(b->report_data, sizeof b->report_data)) {
-        seterr(err, errlen, "sim: refusing to sign an all-zero report_data");
+        errbuf_set(err, errlen, "sim: refusing to sign an all-zero report_data");
         return -1;
     }
     time_t now = time(NULL);
     if (now < 0) {
-        seterr(err, errlen, "sim: no usable clock");
+        errbuf_set(err, errlen, "sim: no usable clock");
         return -1;
     }
     struct sim_body body;
@@ -264,7 +249,7 @@ static int sim_evidence(struct attester *a, const struct binder *b, uint8_t **ev
     uint8_t sig[SIM_SIG_MAX + 64];
     size_t sig_len = sizeof sig;
     if (sim_body_encode(&body, raw) != 0) {
-        seterr(err, errlen, "sim: cannot encode the evidence body");
+        errbuf_set(err, errlen, "sim: cannot encode the evidence body");
         return -1;
     }
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -273,19 +258,19 @@ static int sim_evidence(struct attester *a, const struct binder *b, uint8_t **ev
     EVP_MD_CTX_free(md);
     ERR_clear_error();
     if (!ok) {
-        seterr(err, errlen, "sim: signing the evidence failed");
+        errbuf_set(err, errlen, "sim: signing the evidence failed");
         return -1;
     }
     struct bytes_writer w;
     writer_init(&w, SIM_BODY_LEN + 4 + a->ak_cert_len + sig_len);
     if (sim_evidence_encode(raw, a->ak_cert, a->ak_cert_len, sig, sig_len, &w) != 0) {
         writer_free(&w);
-        seterr(err, errlen, "sim: cannot encode the evidence");
+        errbuf_set(err, errlen, "sim: cannot encode the evidence");
         return -1;
     }
     *ev = writer_take(&w, ev_len);
     if (!*ev) {
-        seterr(err, errlen, "sim: out of memory");
+        errbuf_set(err, errlen, "sim: out of memory");
         return -1;
     }
     return 0;
