@@ -22,13 +22,19 @@ ALL_CFLAGS += $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 endif
 
-LIB_SRC  := $(shell find src -name '*.c' | LC_ALL=C sort)
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/testhooks/*' | LC_ALL=C sort)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 # The connection layer is built a second time with test-only hooks (key leak) for the
 # integration tests; those objects never enter libtether.a or libtether.so.
 HOOK_SRC := $(filter src/tls/%,$(LIB_SRC))
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/objt/%.o)
-TEST_LIB_OBJ := $(filter-out $(HOOK_SRC:%.c=$(BUILD)/obj/%.o),$(LIB_OBJ)) $(HOOK_OBJ)
+# Test-only powers (attestation oracle, key and keylog leaks) live in src/testhooks and are
+# linked only into tests and tether-lab, never into the production library or the tether CLI.
+TESTHOOK_SRC := $(wildcard src/testhooks/*.c)
+TESTHOOK_OBJ := $(TESTHOOK_SRC:%.c=$(BUILD)/objt/%.o)
+TEST_LIB_OBJ := $(filter-out $(HOOK_SRC:%.c=$(BUILD)/obj/%.o),$(LIB_OBJ)) $(HOOK_OBJ) $(TESTHOOK_OBJ)
+LAB_SRC  := $(wildcard tools/lab/*.c)
+LAB_OBJ  := $(LAB_SRC:%.c=$(BUILD)/objt/%.o)
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -42,7 +48,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC := $(wildcard bench/*.c)
 
 .PHONY: all deps demo test test-build check-symbols bench fuzz fuzz-smoke clean
-all: $(BUILD)/libtether.a $(BUILD)/libtether.so $(BUILD)/tether
+all: $(BUILD)/libtether.a $(BUILD)/libtether.so $(BUILD)/tether $(if $(LAB_SRC),$(BUILD)/tether-lab)
 
 deps:
 	@sh scripts/deps.sh
@@ -53,7 +59,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/objt/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  CC [test-hooks] $<";)$(CC) $(ALL_CFLAGS) -DTETHER_TEST_HOOKS -c $< -o $@
+	$(if $(V),,@echo "  CC [test-hooks] $<";)$(CC) $(ALL_CFLAGS) -DTETHER_TEST_HOOKS -Itools -c $< -o $@
 
 # Static library: one relocatable object with every hidden symbol made local, so only the
 # tether_ API is visible to programs that link it.
@@ -68,6 +74,10 @@ $(BUILD)/libtether.so: $(LIB_OBJ)
 
 $(BUILD)/tether: $(TOOL_OBJ) $(BUILD)/libtether.a
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libtether.a $(LIBS)
+
+# The relay lab: scripted attackers with the test-only powers (tether lab runs it).
+$(BUILD)/tether-lab: $(LAB_OBJ) $(TEST_LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(LAB_OBJ) $(TEST_LIB_OBJ) $(LIBS) -lpthread
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(TEST_LIB_OBJ) $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)

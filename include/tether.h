@@ -110,6 +110,19 @@ TETHER_API int tether_config_set_ca_file(struct tether_config *config, const cha
  * re-attestation is impossible. A tether server detects Cocos clients by itself. */
 TETHER_API int tether_config_set_cocos_compat(struct tether_config *config, int enable);
 
+/* INSECURE legacy binding modes, for interoperability with deployed attested TLS and for the
+ * relay lab only (docs/attacks.md). In each of them the evidence travels inside the TLS
+ * handshake (in the server certificate) and is NOT bound to this connection's keys: a relay
+ * or replay attacker can present it. Names:
+ *   "ra-nonce"      evidence over a client nonce only (Meta Private Processing; binders #1/#2)
+ *   "ra-key"        pre-handshake RA-TLS: evidence over Hash(SPKI), one key per process
+ *                   (Intel RA-TLS, Gramine, rats-tls; binder #4)
+ *   "ra-key-nonce"  SHA-512(SPKI || nonce), nonce in the ClientHello (Cocos 0.4.0-0.8.2,
+ *                   Contrast; binder #6)
+ * NULL or "tether" restores the default, relay-resistant mode. Both ends must use the same. */
+TETHER_API int tether_config_set_insecure_legacy_mode(struct tether_config *config,
+                                                      const char *mode);
+
 /* ---- connections ----------------------------------------------------------------------- */
 
 TETHER_API struct tether *tether_client(struct tether_config *config);

@@ -6,8 +6,12 @@ bad=$(nm -D --defined-only "$B/libtether.so" | awk '$2 ~ /[TDBR]/ {print $3}' | 
 if [ -n "$bad" ]; then echo "libtether.so exports non-tether symbols:"; echo "$bad"; exit 1; fi
 bad=$(nm --defined-only "$B/libtether.a" | awk '$2 ~ /[TDBR]/ {print $3}' | grep -v '^tether_' || true)
 if [ -n "$bad" ]; then echo "libtether.a has global non-tether symbols:"; echo "$bad"; exit 1; fi
-if nm -D "$B/libtether.so" "$B/libtether.a" 2>/dev/null | grep -qi 'test_hook\|tether_test_'; then
-    echo "test-only hooks found in the production library"; exit 1
-fi
+# The test-only powers (src/testhooks, TETHER_TEST_HOOKS) must be absent from everything a
+# user installs: the library (any symbol, local ones included) and the tether command.
+for f in "$B/libtether.so" "$B/libtether.a" "$B/tether"; do
+    if nm -a "$f" 2>/dev/null | grep -qiE 'tether_test_|testhook|test_oracle|leak_key|keylog_leak'; then
+        echo "test-only hooks found in $f"; exit 1
+    fi
+done
 n=$(nm -D --defined-only "$B/libtether.so" | awk '$2=="T"' | wc -l)
 echo "check-symbols: $n exported functions, all tether_*, no test hooks"

@@ -128,7 +128,7 @@ int conn_fail(struct tether *ctx, int category, const char *code, const char *fm
     __attribute__((format(printf, 4, 5)));
 
 #ifdef TETHER_TEST_HOOKS
-void tether_test_set_leak_key(struct tether *ctx, void (*cb)(void *, EVP_PKEY *), void *arg);
+#include "testhooks/testhooks.h"
 #endif
 
 #endif

@@ -99,7 +99,7 @@ fail:
     return NULL;
 }
 
-void tether_test_set_leak_key(struct tether *ctx, void (*cb)(void *, EVP_PKEY *), void *arg);
+#include "testhooks/testhooks.h"
 
 static void *endpoint_main(void *arg)
 {
