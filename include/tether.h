@@ -72,6 +72,10 @@ struct tether;
 struct tether_result;
 
 /* ---- configuration --------------------------------------------------------------------- */
+/* A configuration is set up first and then shared, read-only, by any number of connections
+ * (also across threads): once a connection made from it exists, its setters fail with
+ * TETHER_ERR_USAGE. Its error slot is not thread-safe: use tether_verify from one thread per
+ * configuration. */
 
 TETHER_API struct tether_config *tether_config_new(void);
 TETHER_API void tether_config_free(struct tether_config *config);
@@ -115,11 +119,15 @@ TETHER_API int tether_config_set_cocos_compat(struct tether_config *config, int 
  * handshake (in the server certificate) and is NOT bound to this connection's keys: a relay
  * or replay attacker can present it. Names:
  *   "ra-nonce"      evidence over a client nonce only (Meta Private Processing; binders #1/#2)
- *   "ra-key"        pre-handshake RA-TLS: evidence over Hash(SPKI), one key per process
+ *   "ra-key"        pre-handshake RA-TLS: evidence over Hash(SPKI), one key per configuration
  *                   (Intel RA-TLS, Gramine, rats-tls; binder #4)
  *   "ra-key-nonce"  SHA-512(SPKI || nonce), nonce in the ClientHello (Cocos 0.4.0-0.8.2,
  *                   Contrast; binder #6)
- * NULL or "tether" restores the default, relay-resistant mode. Both ends must use the same. */
+ * NULL or "tether" restores the default, relay-resistant mode. Both ends must use the same.
+ * Only a server attesting to an appraising client, with a "sim:" TEE; no CA file, keypair file
+ * or Cocos compatibility; after the handshake the stream carries raw application data and
+ * re-attestation is impossible. "ra-early-exporter" is refused with TETHER_ERR_USAGE: OpenSSL
+ * 3.0 cannot provide it without 0-RTT resumption (docs/protocol.md section 15). */
 TETHER_API int tether_config_set_insecure_legacy_mode(struct tether_config *config,
                                                       const char *mode);
 
@@ -206,6 +214,23 @@ struct tether_verify_params {
  * error on config for usage and internal failures. */
 TETHER_API struct tether_result *tether_verify(struct tether_config *config,
                                                const struct tether_verify_params *params);
+
+/* ---- probing an endpoint --------------------------------------------------------------- */
+
+/* Look at an attested-TLS endpoint from outside (addr "HOST:PORT" or "[v6]:PORT") and report
+ * what can be observed: TLS version, the certificate (extensions with known attestation OIDs,
+ * validity, key), nonces in SNI/ALPN, whether it answers an Exported Authenticator request and
+ * whether that evidence is bound to the connection's exporter; then the binder class and the
+ * attacks (replay, relay, diversion) it is open to, with reasons. Makes up to five sequential
+ * connections, each step bounded by timeout_ms (0: 3000). servername (may be NULL) is the SNI
+ * of the first connection. No policy and no trust anchors: evidence authenticity is NOT
+ * checked; the probe describes the binding, it does not appraise. On success *report_json is
+ * a JSON object (docs/probe.md) to be freed with free(). Returns 0 when the probe ran, whatever
+ * it found; otherwise minus an error category (-TETHER_ERR_USAGE, -TETHER_ERR_IO: cannot
+ * resolve or connect, -TETHER_ERR_TLS: no TLS handshake succeeded, -TETHER_ERR_INTERNAL),
+ * with a message in errbuf. */
+TETHER_API int tether_probe(const char *addr, const char *servername, unsigned timeout_ms,
+                            char **report_json, char *errbuf, size_t errlen);
 
 /* ---- simulated TEE --------------------------------------------------------------------- */
 

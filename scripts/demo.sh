@@ -33,3 +33,18 @@ trap - EXIT INT TERM
 echo
 echo "== server log"
 cat "$D/server.log"
+echo
+echo "== 5. the relay lab ('tether lab'): real clients, scripted attackers and two genuine sim"
+echo "      TEEs (platforms P1, P2) on loopback; attacks T-1..T-20 against tether and the"
+echo "      INSECURE legacy modes (docs/attacks.md)"
+LAB_STATUS=0
+"$T" lab > "$D/lab.txt" 2>&1 || LAB_STATUS=$?
+sed -n '/^attack \\ mode/,/^$/p' "$D/lab.txt"
+sed -n '/^in short:/,/^$/p' "$D/lab.txt"
+tail -n 1 "$D/lab.txt"
+echo "(full lab output: $D/lab.txt; 'tether lab --json' for the machine-readable matrix)"
+if [ "$LAB_STATUS" -ne 0 ]; then
+    echo "the lab found cells that differ from the expected matrix (exit $LAB_STATUS):"
+    sed -n '/^deviations from/,$p' "$D/lab.txt"
+    exit "$LAB_STATUS"
+fi

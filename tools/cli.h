@@ -22,6 +22,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* "HOST:PORT" or "[v6]:PORT". */
 int cli_listen(const char *addr, int backlog);

@@ -21,12 +21,17 @@ static const char usage[] =
     "usage: tether connect ADDR:PORT --policy FILE [--send TEXT] [--json]\n"
     "                      [--tee sim:DIR] [--reattest SECONDS --rounds N]\n"
     "                      [--servername NAME] [--ca-file FILE] [--cocos-compat] [--timeout MS]\n"
+    "                      [--insecure-legacy-mode NAME]\n"
     "  --policy        appraisal policy for the server's evidence (docs/policy.md)\n"
     "  --send          after a passing appraisal, send TEXT and print the reply\n"
     "  --json          print one JSON object (connection, attestation report, reply)\n"
     "  --tee           also attest this client (mutual attestation)\n"
     "  --reattest      request fresh evidence every SECONDS on the live connection, --rounds times\n"
-    "  --cocos-compat  talk to a deployed Cocos aTLS v2 server (one exchange, raw data after)\n";
+    "  --cocos-compat  talk to a deployed Cocos aTLS v2 server (one exchange, raw data after)\n"
+    "  --insecure-legacy-mode NAME  INSECURE, for interoperability tests and the relay lab\n"
+    "                  only: appraise evidence in the server's RA-TLS certificate, which is NOT\n"
+    "                  bound to this connection (ra-nonce, ra-key, ra-key-nonce;\n"
+    "                  docs/protocol.md \"Legacy modes\")\n";
 
 int cmd_connect(int argc, char **argv)
 {
@@ -36,8 +41,10 @@ int cmd_connect(int argc, char **argv)
         {"reattest", required_argument, 0, 'r'}, {"rounds", required_argument, 0, 'R'},
         {"servername", required_argument, 0, 'S'}, {"ca-file", required_argument, 0, 'C'},
         {"cocos-compat", no_argument, 0, 'c'},  {"timeout", required_argument, 0, 'T'},
+        {"insecure-legacy-mode", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *policy = NULL, *send = NULL, *tee = NULL, *servername = NULL, *ca = NULL;
+    const char *legacy = NULL;
     bool json = false, compat = false;
     long reattest = 0, rounds = 1, timeout = 10000;
     int c;
@@ -54,6 +61,7 @@ int cmd_connect(int argc, char **argv)
         case 'C': ca = optarg; break;
         case 'c': compat = true; break;
         case 'T': timeout = atol(optarg); if (timeout <= 0) cli_die_usage(usage); break;
+        case 'L': legacy = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_PASS;
         default: cli_die_usage(usage);
         }
@@ -61,6 +69,18 @@ int cmd_connect(int argc, char **argv)
     if (optind != argc - 1 || !policy)
         cli_die_usage(usage);
     const char *addr = argv[optind];
+    if (legacy && (tee || ca || compat || reattest)) {
+        fprintf(stderr, "tether connect: --insecure-legacy-mode cannot be combined with --tee, "
+                        "--ca-file, --cocos-compat or --reattest\n");
+        return EXIT_USAGE;
+    }
+    if (legacy)
+        fprintf(stderr,
+                "tether connect: WARNING: INSECURE legacy binding mode \"%s\": the evidence travels in "
+                "the TLS certificate and is NOT bound to this connection; a relay or replay "
+                "attacker can present it. For interoperability tests and the relay lab only "
+                "(docs/protocol.md, \"Legacy modes\").\n",
+                legacy);
     signal(SIGPIPE, SIG_IGN);
 
     struct tether_config *cfg = tether_config_new();
@@ -71,6 +91,7 @@ int cmd_connect(int argc, char **argv)
                  tether_config_set_attest(cfg, TETHER_ATTEST_MUTUAL) != 0)) ||
         (ca && tether_config_set_ca_file(cfg, ca) != 0) ||
         tether_config_set_cocos_compat(cfg, compat) != 0 ||
+        (legacy && tether_config_set_insecure_legacy_mode(cfg, legacy) != 0) ||
         tether_config_set_timeouts(cfg, (unsigned)timeout, (unsigned)timeout) != 0) {
         fprintf(stderr, "tether connect: %s\n", tether_config_error(cfg));
         tether_config_free(cfg);

@@ -24,7 +24,7 @@ static const char usage[] =
     "usage: tether serve --listen ADDR:PORT --tee sim:DIR [--policy FILE] [--mutual]\n"
     "                    [--echo | --forward HOST:PORT] [--reattest SECONDS]\n"
     "                    [--count N] [--max-conns N] [--timeout MS] [--idle-timeout S]\n"
-    "                    [--cert FILE --key FILE]\n"
+    "                    [--cert FILE --key FILE] [--insecure-legacy-mode NAME]\n"
     "  --listen      address to listen on (loopback for tests)\n"
     "  --tee         the TEE this server attests with (sim:DIR from 'tether sim init DIR')\n"
     "  --mutual      also require and appraise the client's attestation (needs --policy)\n"
@@ -34,7 +34,10 @@ static const char usage[] =
     "  --count       exit after N connections (default: run forever)\n"
     "  --max-conns   concurrent connections (default 64)\n"
     "  --timeout     handshake and attestation deadline in ms (default 10000)\n"
-    "  --idle-timeout  close an attested connection after SECONDS without traffic (default 300)\n";
+    "  --idle-timeout  close an attested connection after SECONDS without traffic (default 300)\n"
+    "  --insecure-legacy-mode  INSECURE, for interoperability tests and the relay lab only:\n"
+    "                evidence in an RA-TLS certificate, not bound to the connection\n"
+    "                (ra-nonce, ra-key, ra-key-nonce; docs/protocol.md \"Legacy modes\")\n";
 
 struct serve_opts {
     const char *forward;
@@ -82,9 +85,14 @@ static int relay(struct tether *t, int fd, int backend, int reattest, long idle)
     char buf[16384];
     time_t next = reattest > 0 ? time(NULL) + reattest : 0;
     time_t last = time(NULL);
+    /* Data may already wait inside the library, where poll cannot see it: records OpenSSL read
+     * ahead with the end of the handshake (a legacy-mode client writes right after its
+     * Finished), or data frames that tether_reattest_poll buffered. So read once before the
+     * first poll, and on every round while re-attestation runs. */
+    bool buffered = true;
     for (;;) {
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = backend, .events = POLLIN}};
-        int n = poll(p, backend >= 0 ? 2 : 1, 1000);
+        int n = poll(p, backend >= 0 ? 2 : 1, buffered ? 0 : 1000);
         if (n < 0 && errno != EINTR)
             return -1;
         if (n > 0)
@@ -102,7 +110,8 @@ static int relay(struct tether *t, int fd, int backend, int reattest, long idle)
             fprintf(stderr, "tether serve: re-attestation failed: %s\n", tether_error(t));
             return -1;
         }
-        if (n > 0 && p[0].revents) {
+        if (buffered || next || (n > 0 && p[0].revents)) {
+            buffered = false;
             for (;;) {
                 ssize_t r = tether_read(t, buf, sizeof buf);
                 if (r == TETHER_WANT_POLLIN || r == TETHER_WANT_POLLOUT)
@@ -166,8 +175,10 @@ int cmd_serve(int argc, char **argv)
         {"max-conns", required_argument, 0, 'M'}, {"timeout", required_argument, 0, 'T'},
         {"cert", required_argument, 0, 'c'},   {"key", required_argument, 0, 'k'},
         {"idle-timeout", required_argument, 0, 'I'},
+        {"insecure-legacy-mode", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *listen_addr = NULL, *tee = NULL, *policy = NULL, *cert = NULL, *key = NULL;
+    const char *legacy = NULL;
     struct serve_opts o = {.idle = 300};
     bool mutual = false;
     long count = -1, max_conns = 64, timeout = 10000;
@@ -188,6 +199,7 @@ int cmd_serve(int argc, char **argv)
         case 'c': cert = optarg; break;
         case 'I': o.idle = atol(optarg); if (o.idle <= 0) cli_die_usage(usage); break;
         case 'k': key = optarg; break;
+        case 'L': legacy = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_PASS;
         default: cli_die_usage(usage);
         }
@@ -204,10 +216,24 @@ int cmd_serve(int argc, char **argv)
                         "--reattest')\n");
         return EXIT_USAGE;
     }
+    if (legacy && (mutual || cert || key)) {
+        fprintf(stderr, "tether serve: --insecure-legacy-mode cannot be combined with --mutual or "
+                        "--cert/--key (legacy modes make their own RA-TLS certificate and only "
+                        "the server attests)\n");
+        return EXIT_USAGE;
+    }
+    if (legacy)
+        fprintf(stderr,
+                "tether serve: WARNING: INSECURE legacy binding mode \"%s\": the evidence travels in "
+                "the TLS certificate and is NOT bound to this connection; a relay or replay "
+                "attacker can present it. For interoperability tests and the relay lab only "
+                "(docs/protocol.md, \"Legacy modes\").\n",
+                legacy);
     struct tether_config *cfg = tether_config_new();
     if (!cfg)
         return EXIT_INTERNAL;
     if (tether_config_set_tee(cfg, tee) != 0 ||
+        (legacy && tether_config_set_insecure_legacy_mode(cfg, legacy) != 0) ||
         (policy && tether_config_set_policy_file(cfg, policy) != 0) ||
         tether_config_set_attest(cfg, mutual ? TETHER_ATTEST_MUTUAL : TETHER_ATTEST_SERVER) != 0 ||
         tether_config_set_timeouts(cfg, (unsigned)timeout, (unsigned)timeout) != 0 ||
@@ -222,8 +248,9 @@ int cmd_serve(int argc, char **argv)
         return EXIT_IO;
     }
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "tether serve: listening on %s, attesting with %s%s\n", listen_addr, tee,
-            mutual ? ", mutual" : "");
+    fprintf(stderr, "tether serve: listening on %s, attesting with %s%s%s%s\n", listen_addr, tee,
+            mutual ? ", mutual" : "", legacy ? ", INSECURE legacy mode " : "",
+            legacy ? legacy : "");
     long served = 0, active = 0;
     int worst = EXIT_PASS;
     while (count < 0 || served < count) {

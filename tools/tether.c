@@ -15,6 +15,8 @@ static const struct {
     {"connect", cmd_connect, "connect, appraise the server's evidence, optionally send data"},
     {"verify", cmd_verify, "verify evidence offline (authenticity, binding, policy)"},
     {"sim", cmd_sim, "provision a simulated TEE: tether sim init DIR"},
+    {"lab", cmd_lab, "run the relay-attack lab: attacks T-1..T-20 vs modes (docs/attacks.md)"},
+    {"probe", cmd_probe, "observe an attested-TLS endpoint: binder class, replay/relay/diversion"},
 };
 
 static void usage(FILE *out)

@@ -1,10 +1,13 @@
 /*
  * attester.h - the attester backend interface: produce evidence for one connection.
  *
- * Never exported, never reachable from the public API with caller-chosen data: the only
- * caller is src/tls/attest.c, which passes the report_data it computed with binder_compute()
- * from its own connection's exporter and its own fresh authenticator key. There is no
- * attestation oracle in this library (docs/threat-model.md).
+ * Never exported, never reachable from the public API with caller-chosen data: the callers
+ * are src/tls/attest.c, which passes the report_data it computed with binder_compute() from its
+ * own connection's exporter and its own fresh authenticator key, and, in the opt-in INSECURE
+ * legacy modes only, src/tls/legacy.c legacy_make_identity, which derives it with
+ * legacy_binder_compute() from the certificate it is building and the client's nonce. There is
+ * no attestation oracle in this library (docs/threat-model.md); the test-only one lives in
+ * src/testhooks/oracle.c, outside it.
  */
 #ifndef TETHER_ATTESTER_H
 #define TETHER_ATTESTER_H

@@ -241,6 +241,11 @@ void attest_prepare_key(struct tether *ctx)
     }
 }
 
+/* RFC 9261 4: contexts are unique per connection. Requests are also rate-limited: an
+ * unauthenticated peer must not make us mint keys and evidence without bound. */
+#define REQUESTS_FREE 8         /* this many without delay ... */
+#define REQUEST_INTERVAL_MS 500 /* ... then at most one per interval */
+
 static bool context_seen(struct tether *ctx, const uint8_t *c, size_t n)
 {
     uint8_t d[32];
@@ -250,10 +255,14 @@ static bool context_seen(struct tether *ctx, const uint8_t *c, size_t n)
     for (size_t i = 0; i < ctx->n_seen_ctx; i++)
         if (memcmp(ctx->seen_ctx[i], d, 32) == 0)
             return true;
-    uint8_t(*grown)[32] = realloc(ctx->seen_ctx, (ctx->n_seen_ctx + 1) * sizeof *grown);
-    if (!grown)
-        return true;
-    ctx->seen_ctx = grown;
+    if (ctx->n_seen_ctx == ctx->cap_seen_ctx) {
+        size_t cap = ctx->cap_seen_ctx ? ctx->cap_seen_ctx * 2 : 8;
+        uint8_t(*grown)[32] = realloc(ctx->seen_ctx, cap * sizeof *grown);
+        if (!grown)
+            return true;
+        ctx->seen_ctx = grown;
+        ctx->cap_seen_ctx = cap;
+    }
     memcpy(ctx->seen_ctx[ctx->n_seen_ctx++], d, 32);
     return false;
 }
@@ -279,6 +288,12 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, "ea_context_too_short",
                          "request context is %zu bytes, tether requires at least %d random bytes",
                          req.context_len, EA_CONTEXT_MIN);
+    int64_t now = now_ms();
+    if (ctx->n_seen_ctx >= REQUESTS_FREE && now - ctx->last_request_ms < REQUEST_INTERVAL_MS)
+        return conn_fail(ctx, TETHER_ERR_PROTOCOL, "too_many_requests",
+                         "the peer sends authenticator requests faster than one per %d ms",
+                         REQUEST_INTERVAL_MS);
+    ctx->last_request_ms = now;
     /* RFC 9261 4: the context must be unique within the connection. */
     if (context_seen(ctx, req.context, req.context_len))
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, "ea_context_reused",
@@ -379,8 +394,11 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     /* The leaf's extension block (cmw_attestation with its inner length, plus the 4-byte
      * tether_framing echo) must fit its 16-bit length (cocos-ea-wire.md 4.7). */
     size_t framing_ext = req.framing_offered ? 4 : 0;
-    if (ea_payload_encode(&p, &json, &json_len) != 0 ||
-        json_len > EA_CMW_MAX_JSON - framing_ext) {
+    if (ea_payload_encode(&p, &json, &json_len) != 0) {
+        conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "cannot encode the cmw_attestation payload");
+        goto out;
+    }
+    if (json_len > EA_CMW_MAX_JSON - framing_ext) {
         conn_fail(ctx, TETHER_ERR_EVIDENCE, "evidence_too_large",
                   "the cmw_attestation payload does not fit one extension (%zu bytes)", json_len);
         goto out;
@@ -516,6 +534,7 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
         .expected_key_hash = b.aik_pub_hash,
         .expected_key_hash_len = b.hash_len,
         .binding_required = true,
+        .no_container = true,
         .at = time(NULL),
     };
     if (verify_evidence(ctx->cfg->policy, &in, r) != 0) {
@@ -540,6 +559,11 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     ctx->n_appraised++;
     rc = 0;
 out:
+    /* Fail closed in the report too: a failure without a failed check (allocation, exporter,
+     * binder computation) must never leave a report that reads "pass". */
+    if (rc != 0 && !r->failed)
+        result_check(r, "internal", CHECK_FAIL, ctx->err.code ? ctx->err.code : "internal", NULL,
+                     NULL, ctx->err.msg);
     ea_payload_clear(&p);
     ea_authenticator_clear(&a);
     return rc;

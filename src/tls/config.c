@@ -57,6 +57,7 @@ void config_unref(struct tether_config *c)
     if (c->attester_open)
         attester_close(&c->attester);
     policy_free(c->policy);
+    legacy_config_release(c);
     free(c->tee_spec);
     free(c->cert_file);
     free(c->key_file);
@@ -79,6 +80,22 @@ TETHER_API enum tether_error_category tether_config_error_category(struct tether
     return c ? (enum tether_error_category)c->err.category : TETHER_ERR_USAGE;
 }
 
+/* A configuration is immutable once a connection uses it: connections on other threads read
+ * its policy, attester and TLS contexts without a lock. Make a new config to change it. */
+static bool config_frozen(struct tether_config *c)
+{
+    if (!c)
+        return true;
+    int refs = __atomic_load_n(&c->refs, __ATOMIC_SEQ_CST);
+    if (refs > 1) {
+        error_set(&c->err, TETHER_ERR_USAGE, "usage",
+                  "this configuration is in use by %d connection(s) and can no longer change; "
+                  "create a new one", refs - 1);
+        return true;
+    }
+    return false;
+}
+
 static int set_string(struct tether_config *c, char **slot, const char *v)
 {
     char *copy = NULL;
@@ -94,7 +111,7 @@ static int set_string(struct tether_config *c, char **slot, const char *v)
 
 TETHER_API int tether_config_set_attest(struct tether_config *c, int who)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     if (who != TETHER_ATTEST_SERVER && who != TETHER_ATTEST_CLIENT && who != TETHER_ATTEST_MUTUAL) {
         error_set(&c->err, TETHER_ERR_USAGE, "usage", "attest must be SERVER, CLIENT or MUTUAL");
@@ -106,7 +123,7 @@ TETHER_API int tether_config_set_attest(struct tether_config *c, int who)
 
 TETHER_API int tether_config_set_tee(struct tether_config *c, const char *spec)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     if (!spec || !strchr(spec, ':')) {
         error_set(&c->err, TETHER_ERR_USAGE, "usage", "TEE must be given as TYPE:ARG, e.g. sim:DIR");
@@ -116,11 +133,14 @@ TETHER_API int tether_config_set_tee(struct tether_config *c, const char *spec)
         attester_close(&c->attester);
         c->attester_open = false;
     }
+    legacy_config_release(c); /* evidence from the old TEE */
     /* Open now so that a bad spec is reported at configuration time. */
     if (set_string(c, &c->tee_spec, spec) != 0)
         return -1;
     struct attester_handle *h;
-    return config_attester(c, &h, &c->err);
+    if (config_attester(c, &h, &c->err) != 0)
+        return -1;
+    return legacy_config_prepare(c, &c->err);
 }
 
 int config_attester(struct tether_config *c, struct attester_handle **h, struct error_state *err)
@@ -148,7 +168,7 @@ int config_attester(struct tether_config *c, struct attester_handle **h, struct 
 
 TETHER_API int tether_config_set_policy_file(struct tether_config *c, const char *path)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     char msg[512] = "";
     struct policy *p = path ? policy_load_file(path, msg, sizeof msg) : NULL;
@@ -165,7 +185,7 @@ TETHER_API int tether_config_set_policy_file(struct tether_config *c, const char
 TETHER_API int tether_config_set_policy_json(struct tether_config *c, const char *json,
                                              const char *base_dir)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     char msg[512] = "";
     struct policy *p = json ? policy_parse(json, strlen(json), base_dir, msg, sizeof msg) : NULL;
@@ -181,7 +201,7 @@ TETHER_API int tether_config_set_policy_json(struct tether_config *c, const char
 TETHER_API int tether_config_set_timeouts(struct tether_config *c, unsigned handshake_ms,
                                           unsigned attest_ms)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     if (handshake_ms == 0 || attest_ms == 0) {
         error_set(&c->err, TETHER_ERR_USAGE, "usage", "timeouts must be positive");
@@ -195,7 +215,7 @@ TETHER_API int tether_config_set_timeouts(struct tether_config *c, unsigned hand
 TETHER_API int tether_config_set_keypair_file(struct tether_config *c, const char *cert_file,
                                               const char *key_file)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     if (!cert_file || !key_file) {
         error_set(&c->err, TETHER_ERR_USAGE, "usage", "both a certificate and a key are needed");
@@ -208,17 +228,32 @@ TETHER_API int tether_config_set_keypair_file(struct tether_config *c, const cha
 
 TETHER_API int tether_config_set_ca_file(struct tether_config *c, const char *ca_file)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     return set_string(c, &c->ca_file, ca_file);
 }
 
 TETHER_API int tether_config_set_cocos_compat(struct tether_config *c, int enable)
 {
-    if (!c)
+    if (config_frozen(c))
         return -1;
     c->cocos_compat = enable != 0;
     return 0;
+}
+
+/* INSECURE, opt-in only (src/tls/legacy.c, docs/protocol.md "Legacy modes"). */
+TETHER_API int tether_config_set_insecure_legacy_mode(struct tether_config *c, const char *mode)
+{
+    if (config_frozen(c))
+        return -1;
+    enum legacy_mode m;
+    if (legacy_mode_from_name(mode, &m, &c->err) != 0)
+        return -1;
+    legacy_config_release(c);
+    c->legacy_mode = m;
+    config_drop_ctx(c);
+    /* ra-key: one key for the whole configuration, made now (before any fork). */
+    return legacy_config_prepare(c, &c->err);
 }
 
 /* RFC 8446 4.6.1 / seat-expat: a client that receives a ticket MUST discard it. Returning 0
@@ -267,6 +302,17 @@ out:
 
 static SSL_CTX *build_ssl_ctx(struct tether_config *c, bool server, struct error_state *err);
 
+#ifdef TETHER_TEST_HOOKS
+/* Test-only: hand each NSS key-log line to the connection it belongs to (tether_test_set_
+ * keylog). Never compiled into libtether. */
+static void test_keylog_dispatch(const SSL *ssl, const char *line)
+{
+    struct tether *t = SSL_get_app_data(ssl);
+    if (t && t->test_keylog)
+        t->test_keylog(t->test_keylog_arg, line);
+}
+#endif
+
 SSL_CTX *config_ssl_ctx(struct tether_config *c, bool server, struct error_state *err)
 {
     pthread_mutex_lock(&c->lock);
@@ -302,7 +348,10 @@ static SSL_CTX *build_ssl_ctx(struct tether_config *c, bool server, struct error
     if (server) {
         if (!SSL_CTX_set_num_tickets(x, 0))
             goto fail;
-        if (c->cert_file) {
+        if (c->legacy_mode != LEGACY_NONE) {
+            /* INSECURE legacy modes: an RA-TLS certificate per handshake (legacy.c). */
+            legacy_server_ctx(x);
+        } else if (c->cert_file) {
             if (SSL_CTX_use_certificate_chain_file(x, c->cert_file) != 1 ||
                 SSL_CTX_use_PrivateKey_file(x, c->key_file, SSL_FILETYPE_PEM) != 1 ||
                 SSL_CTX_check_private_key(x) != 1) {
@@ -318,7 +367,10 @@ static SSL_CTX *build_ssl_ctx(struct tether_config *c, bool server, struct error
         SSL_CTX_set_verify(x, SSL_VERIFY_NONE, NULL);
     } else {
         SSL_CTX_sess_set_new_cb(x, discard_ticket);
-        if (c->ca_file) {
+        /* Legacy modes never build a PKI chain: the RA-TLS certificate is self-signed, and
+         * its evidence is appraised after the handshake (legacy.c). SSL_VERIFY_NONE also
+         * lets the unknown, non-critical evidence extension through. */
+        if (c->ca_file && c->legacy_mode == LEGACY_NONE) {
             if (SSL_CTX_load_verify_locations(x, c->ca_file, NULL) != 1) {
                 error_set(err, TETHER_ERR_USAGE, "usage", "cannot load CA file %s", c->ca_file);
                 error_append_openssl(err);
@@ -332,6 +384,9 @@ static SSL_CTX *build_ssl_ctx(struct tether_config *c, bool server, struct error
             SSL_CTX_set_verify(x, SSL_VERIFY_NONE, NULL);
         }
     }
+#ifdef TETHER_TEST_HOOKS
+    SSL_CTX_set_keylog_callback(x, test_keylog_dispatch);
+#endif
     return x;
 fail:
     error_set(err, TETHER_ERR_INTERNAL, "internal", "cannot set up the TLS 1.3 context");

@@ -157,6 +157,8 @@ static int attach(struct tether *ctx, int fd, const char *servername)
                   "Cocos compatibility supports only a client appraising an attesting server");
         return -1;
     }
+    if (legacy_check_usage(ctx) != 0)
+        return -1;
     if (ctx->we_attest) {
         struct attester_handle *h;
         if (config_attester(ctx->cfg, &h, &ctx->err) != 0)
@@ -172,15 +174,22 @@ static int attach(struct tether *ctx, int fd, const char *servername)
     if (!ctx->ssl || !bio) {
         error_set(&ctx->err, TETHER_ERR_INTERNAL, "internal", "cannot create the TLS connection");
         error_append_openssl(&ctx->err);
+        SSL_free(ctx->ssl); /* a retry starts from scratch */
+        ctx->ssl = NULL;
         return -1;
     }
+    SSL_set_app_data(ctx->ssl, ctx); /* for the legacy-mode callbacks */
     if (!ctx->server && servername) {
         if (SSL_set_tlsext_host_name(ctx->ssl, servername) != 1 ||
             (ctx->cfg->ca_file && SSL_set1_host(ctx->ssl, servername) != 1)) {
             error_set(&ctx->err, TETHER_ERR_USAGE, "usage", "invalid server name %s", servername);
+            SSL_free(ctx->ssl);
+            ctx->ssl = NULL;
             return -1;
         }
     }
+    if (legacy_attach(ctx) != 0)
+        return -1;
     if (ctx->server)
         SSL_set_accept_state(ctx->ssl);
     else
@@ -352,7 +361,10 @@ static int read_frame(struct tether *ctx)
             ctx->in_buf = grown;
             ctx->in_cap = cap;
         }
-        int r = read_some(ctx, ctx->in_buf + ctx->in_got, ctx->in_cap - ctx->in_got);
+        /* Never past this frame: the bytes after it belong to the next frame (or, in Cocos
+         * compatibility mode, to the application) and stay in the TLS buffer. */
+        size_t want = (ctx->in_cap < ctx->in_len ? ctx->in_cap : ctx->in_len) - ctx->in_got;
+        int r = read_some(ctx, ctx->in_buf + ctx->in_got, want);
         if (r == 0)
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_truncated",
                              "peer closed inside a frame");
@@ -397,7 +409,7 @@ static int dispatch_frame(struct tether *ctx)
         if (!may_carry_data(ctx))
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_before_attestation",
                              "peer sent application data before attestation completed");
-        if (ctx->app_len - ctx->app_off > APP_QUEUE_MAX)
+        if (ctx->app_len - ctx->app_off + ctx->in_len > APP_QUEUE_MAX)
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_overflow",
                              "too much application data buffered during re-attestation");
         if (ctx->app_off == ctx->app_len)
@@ -450,17 +462,28 @@ static int handshake_step(struct tether *ctx)
                  * TLS_ST_EARLY_DATA for the client's second flight, with 0-RTT off too): use
                  * the wait to prepare this connection's authenticator key. */
                 if (w == TETHER_WANT_POLLIN && ctx->server &&
+                    ctx->cfg->legacy_mode == LEGACY_NONE &&
                     (SSL_get_state(ctx->ssl) == TLS_ST_EARLY_DATA ||
                      SSL_get_state(ctx->ssl) == TLS_ST_SR_FINISHED))
                     attest_prepare_key(ctx);
                 if (w == 0)
                     return conn_fail(ctx, TETHER_ERR_TLS, "tls", "peer closed during handshake");
-                if (w == -1)
+                if (w == -1) {
                     ctx->err.category = TETHER_ERR_TLS;
+                    legacy_handshake_failed(ctx); /* our own reason, if a callback had one */
+                }
                 return w;
             }
             if (attest_on_tls_done(ctx) != 0)
                 return -1;
+            /* INSECURE legacy modes end here: the evidence was in the certificate. */
+            int lr = legacy_on_tls_done(ctx);
+            if (lr < 0)
+                return -1;
+            if (lr > 0) {
+                ctx->state = ST_READY;
+                return 1;
+            }
             ctx->state = ST_ATTEST;
             ctx->deadline = now_ms() + (int64_t)ctx->cfg->attest_ms;
             /* The client speaks first (Cocos order). A server asks first only when it
@@ -582,7 +605,7 @@ static int reattest_expired(struct tether *ctx)
 }
 
 /* Read frames until application data is queued. 1 when data is queued, 0 at close, WANT_*, -1. */
-static int fill_step(struct tether *ctx)
+static int fill(struct tether *ctx, bool until_answered)
 {
     for (;;) {
         if (reattest_expired(ctx))
@@ -592,12 +615,24 @@ static int fill_step(struct tether *ctx)
             return f;
         if (ctx->app_len > ctx->app_off)
             return 1;
+        if (until_answered && !ctx->req_outstanding)
+            return 2; /* the re-attestation deadline no longer applies */
         int r = read_frame(ctx);
         if (r <= 0)
             return r;
         if (dispatch_frame(ctx) != 0)
             return -1;
     }
+}
+
+static int fill_step(struct tether *ctx)
+{
+    return fill(ctx, false);
+}
+
+static int fill_until_answered_step(struct tether *ctx)
+{
+    return fill(ctx, true);
 }
 
 TETHER_API ssize_t tether_read(struct tether *ctx, void *buf, size_t len)
@@ -615,8 +650,10 @@ TETHER_API ssize_t tether_read(struct tether *ctx, void *buf, size_t len)
     if (ctx->app_len == ctx->app_off) {
         /* A blocking read must still wake up for an unanswered re-attestation's deadline. */
         int r = ctx->req_outstanding && fd_blocking(ctx->fd)
-                    ? drive(ctx, fill_step, &ctx->req_deadline)
+                    ? drive(ctx, fill_until_answered_step, &ctx->req_deadline)
                     : fill_step(ctx);
+        if (r == 2) /* answered and appraised: now wait for data without that deadline */
+            r = fill_step(ctx);
         if (r <= 0)
             return r;
     }
@@ -667,7 +704,8 @@ TETHER_API int tether_reattest(struct tether *ctx)
     if (!ctx->we_appraise || !ctx->framed) {
         error_set(&ctx->err, TETHER_ERR_USAGE, "usage",
                   !ctx->we_appraise ? "this endpoint does not appraise its peer"
-                                    : "re-attestation needs a tether peer (not Cocos compat)");
+                                    : "re-attestation needs a tether peer (not Cocos compat, "
+                                      "not a legacy mode)");
         return -1;
     }
     if (ctx->req_outstanding)
@@ -721,10 +759,13 @@ TETHER_API int tether_close(struct tether *ctx)
 {
     if (!ctx)
         return -1;
-    /* close_notify also after a failed appraisal (as Cocos does), once TLS is up. */
+    /* close_notify also after a failed appraisal (as Cocos does), once TLS is up; but after a
+     * failure nothing that was queued (data, an authenticator) is sent any more. */
     if (ctx->ssl && ctx->state != ST_CLOSED && SSL_is_init_finished(ctx->ssl)) {
         int64_t until = now_ms() + 1000;
-        if (ctx->out_off < ctx->out_len)
+        if (ctx->state == ST_FAILED)
+            ctx->out_off = ctx->out_len = 0;
+        else if (ctx->out_off < ctx->out_len)
             (void)drive(ctx, flush, &until);
         ERR_clear_error();
         (void)SSL_shutdown(ctx->ssl); /* send close_notify; do not wait for the peer's */
@@ -781,5 +822,11 @@ void tether_test_set_leak_key(struct tether *ctx, void (*cb)(void *, EVP_PKEY *)
 {
     ctx->test_leak_key = cb;
     ctx->test_leak_arg = arg;
+}
+
+void tether_test_set_keylog(struct tether *ctx, void (*cb)(void *, const char *), void *arg)
+{
+    ctx->test_keylog = cb;
+    ctx->test_keylog_arg = arg;
 }
 #endif

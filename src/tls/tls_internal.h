@@ -18,6 +18,7 @@
 #include "ea/ea.h"
 #include "policy/policy.h"
 #include "policy/result.h"
+#include "tls/legacy.h"
 #include "util/util.h"
 
 struct tether_config {
@@ -33,6 +34,8 @@ struct tether_config {
     unsigned attest_ms;
     char *cert_file, *key_file, *ca_file;
     bool cocos_compat;
+    enum legacy_mode legacy_mode;    /* LEGACY_NONE unless the INSECURE opt-in was made */
+    struct legacy_identity legacy_id; /* ra-key: the one key and certificate (legacy.c) */
     SSL_CTX *ssl_ctx[2];   /* [0] client, [1] server; built lazily, dropped on change */
 };
 
@@ -70,7 +73,8 @@ struct tether {
 
     /* digests of the contexts of requests we have answered (reuse is rejected) */
     uint8_t (*seen_ctx)[32];
-    size_t n_seen_ctx;
+    size_t n_seen_ctx, cap_seen_ctx;
+    int64_t last_request_ms;
 
     /* outgoing bytes (whole frames, or raw data in compat mode) */
     uint8_t *out;
@@ -96,12 +100,17 @@ struct tether {
     uint16_t next_key_sigalg;
     char version[32];
     char cipher[64];
+    struct legacy_conn legacy; /* INSECURE legacy modes only (legacy.c) */
 
 #ifdef TETHER_TEST_HOOKS
-    /* Test-only: called with each fresh authenticator private key (the "TEE key leak" of
-     * protocol.md 9.1). Compiled only into the test objects, never into libtether. */
+    /* Test-only: called with each fresh authenticator private key, and in the legacy modes
+     * with the TLS certificate key (the "TEE key leak" of protocol.md 9.1). Compiled only
+     * into the test objects, never into libtether. */
     void (*test_leak_key)(void *arg, EVP_PKEY *key);
     void *test_leak_arg;
+    /* Test-only: this connection's TLS secrets as NSS key-log lines (config.c). */
+    void (*test_keylog)(void *arg, const char *line);
+    void *test_keylog_arg;
 #endif
 };
 

@@ -233,7 +233,8 @@ int file_write(const char *path, const void *data, size_t len, unsigned mode)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    /* A fresh file only: never follow or reuse what someone else put at the temporary name. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -1;
     const uint8_t *p = data;

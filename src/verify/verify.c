@@ -182,7 +182,7 @@ int verify_evidence(const struct policy *policy, const struct verify_input *in,
     struct ea_payload payload;
     memset(&payload, 0, sizeof payload);
     bool have_payload = false;
-    if (ev[0] == '{') {
+    if (ev[0] == '{' && !in->no_container) {
         const char *why = NULL;
         if (ea_payload_parse(ev, ev_len, &payload, &why) != 0) {
             result_check(r, "evidence.container", CHECK_FAIL, "evidence_malformed",

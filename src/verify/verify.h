@@ -30,6 +30,8 @@ struct verify_input {
     const uint8_t *expected_key_hash; /* NULL: key-hash check skipped */
     size_t expected_key_hash_len;
     bool binding_required;            /* connections: true; a NULL expected value then fails */
+    bool no_container;                /* connections: the payload was already unwrapped, so
+                                         evidence that looks like another payload is not opened */
     time_t at;
     const char *const *collateral;
 };

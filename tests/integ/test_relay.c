@@ -1013,6 +1013,109 @@ static void client_only_attestation_passes_and_server_sees_the_report(void **sta
     close(fds[1]);
 }
 
+/* ---- frames that share a TLS record are each delivered (no frame is lost) ---- */
+struct collector {
+    struct tether_config *cfg;
+    int fd;
+    char buf[16384];
+    size_t len;
+    int delay_ms;  /* > 0: after the first message, wait and answer "pong" */
+    int rc;
+};
+
+static void *collector_main(void *arg)
+{
+    struct collector *c = arg;
+    struct tether *t = tether_server(c->cfg);
+    c->rc = -1;
+    if (tether_accept_fd(t, c->fd) == 0 && tether_handshake(t) == 0) {
+        ssize_t n;
+        while ((n = tether_read(t, c->buf + c->len, sizeof c->buf - c->len)) > 0) {
+            c->len += (size_t)n;
+            if (c->delay_ms) {
+                usleep((useconds_t)c->delay_ms * 1000);
+                if (tether_write(t, "pong", 4) != 4)
+                    break;
+                c->delay_ms = 0;
+            }
+        }
+        c->rc = n == 0 ? 0 : -1;
+    }
+    tether_close(t);
+    tether_free(t);
+    return NULL;
+}
+
+static void frames_sharing_a_record_are_all_delivered(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct collector c = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1]};
+    pthread_t th;
+    pthread_create(&th, NULL, collector_main, &c);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    static char big[10000];
+    memset(big, 'x', sizeof big);
+    /* A large frame grows the server's frame buffer; then a request and two small data
+     * frames leave in one write, so they arrive in one TLS record. */
+    assert_int_equal(tether_write(t, big, sizeof big), (ssize_t)sizeof big);
+    assert_int_equal(tether_reattest(t), 0);
+    assert_int_equal(tether_write(t, "abc", 3), 3);
+    assert_int_equal(tether_write(t, "def", 3), 3);
+    assert_int_equal(tether_reattest_poll(t), 0);
+    assert_int_equal(tether_attestation_count(t), 2);
+    tether_close(t);
+    shutdown(fds[0], SHUT_WR);
+    pthread_join(th, NULL);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c.len, sizeof big + 6);
+    assert_memory_equal(c.buf + sizeof big, "abcdef", 6);
+    tether_free(t);
+    tether_config_free(c.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* ---- a blocking read outlives a re-attestation that was answered in time ---- */
+static void blocking_read_after_answered_reattestation_does_not_time_out(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct collector c = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1],
+                          .delay_ms = 700};
+    pthread_t th;
+    pthread_create(&th, NULL, collector_main, &c);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    tether_config_set_timeouts(ccfg, 5000, 300); /* re-attestation must be answered in 300 ms */
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    assert_int_equal(tether_reattest(t), 0);
+    assert_int_equal(tether_write(t, "ping", 4), 4);
+    char buf[8] = {0};
+    /* The answer comes at once; the data only after 700 ms: the read must wait for it. */
+    ssize_t n = tether_read(t, buf, sizeof buf);
+    if (n < 0)
+        fprintf(stderr, "# read: %s\n", tether_error(t));
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "pong", 4);
+    assert_int_equal(tether_attestation_count(t), 2);
+    tether_close(t);
+    shutdown(fds[0], SHUT_WR);
+    pthread_join(th, NULL);
+    tether_free(t);
+    tether_config_free(c.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* ---- deadlines: an idle peer cannot hold a connection forever ---- */
 static void idle_peer_hits_the_attestation_deadline(void **state)
 {
@@ -1059,6 +1162,8 @@ int main(void)
         cmocka_unit_test(mutual_attestation_with_reattestation_on_live_connection),
         cmocka_unit_test(non_blocking_client_attests_with_want_results),
         cmocka_unit_test(client_only_attestation_passes_and_server_sees_the_report),
+        cmocka_unit_test(frames_sharing_a_record_are_all_delivered),
+        cmocka_unit_test(blocking_read_after_answered_reattestation_does_not_time_out),
         cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -57,8 +58,15 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
             break;
     }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         errbuf_set(err, errlen, "sim: %.300s is not a directory", dir);
+        return -1;
+    }
+    /* Private keys go here: the folder must be ours and closed to others. */
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        errbuf_set(err, errlen,
+                   "sim: %.300s is writable by others or not owned by us: refusing to put keys there",
+                   dir);
         return -1;
     }
     return 0;
