@@ -149,6 +149,9 @@ TETHER_API int tether_accept_fd(struct tether *ctx, int fd);
 TETHER_API int tether_handshake(struct tether *ctx);
 
 /* Application data. Fail with TETHER_ERR_PROTOCOL until tether_handshake() has returned 0.
+ * Non-blocking callers: data may already sit inside the library (TLS read-ahead, several frames
+ * in one record), so after tether_handshake returns 0 and after each successful tether_read,
+ * keep calling tether_read until it returns TETHER_WANT_POLLIN before waiting on the socket.
  * tether_read returns 0 at the peer's orderly close. Re-attestation requests from the peer are
  * answered inside these calls. */
 TETHER_API ssize_t tether_read(struct tether *ctx, void *buf, size_t len);

@@ -76,10 +76,10 @@ int cmd_connect(int argc, char **argv)
     }
     if (legacy)
         fprintf(stderr,
-                "tether connect: WARNING: INSECURE legacy binding mode \"%s\": the evidence travels in "
-                "the TLS certificate and is NOT bound to this connection; a relay or replay "
-                "attacker can present it. For interoperability tests and the relay lab only "
-                "(docs/protocol.md, \"Legacy modes\").\n",
+                "tether connect: WARNING: INSECURE legacy binding mode \"%s\": the evidence "
+                "travels in the TLS certificate and is NOT bound to this connection; a relay or "
+                "replay attacker can present it. For interoperability tests and the relay lab "
+                "only (docs/protocol.md, \"Legacy modes\").\n",
                 legacy);
     signal(SIGPIPE, SIG_IGN);
 

@@ -224,10 +224,10 @@ int cmd_serve(int argc, char **argv)
     }
     if (legacy)
         fprintf(stderr,
-                "tether serve: WARNING: INSECURE legacy binding mode \"%s\": the evidence travels in "
-                "the TLS certificate and is NOT bound to this connection; a relay or replay "
-                "attacker can present it. For interoperability tests and the relay lab only "
-                "(docs/protocol.md, \"Legacy modes\").\n",
+                "tether serve: WARNING: INSECURE legacy binding mode \"%s\": the evidence "
+                "travels in the TLS certificate and is NOT bound to this connection; a relay or "
+                "replay attacker can present it. For interoperability tests and the relay lab "
+                "only (docs/protocol.md, \"Legacy modes\").\n",
                 legacy);
     struct tether_config *cfg = tether_config_new();
     if (!cfg)

@@ -48,8 +48,9 @@ int ratls_ext_encode(uint64_t tag, const uint8_t *evidence, size_t evidence_len,
     ok = ok && !claims.failed;
     size_t mark = out->len;
     ok = ok && cbor_put_tag(out, tag) && cbor_put_array(out, 2) &&
-         cbor_put_bstr(out, evidence, evidence_len) && cbor_put_bstr(out, claims.data, claims.len) &&
-         !out->failed && out->len - mark <= RATLS_EXT_MAX;
+         cbor_put_bstr(out, evidence, evidence_len) &&
+         cbor_put_bstr(out, claims.data, claims.len) && !out->failed &&
+         out->len - mark <= RATLS_EXT_MAX;
     writer_free(&he);
     writer_free(&claims);
     return ok ? 0 : -1;

@@ -587,7 +587,8 @@ int legacy_on_tls_done(struct tether *ctx)
          * authenticator that will never come. */
         const uint8_t *v;
         size_t n;
-        if (!ctx->server && legacy_cert_extension(SSL_get0_peer_certificate(ctx->ssl), &v, &n) != -1)
+        if (!ctx->server &&
+            legacy_cert_extension(SSL_get0_peer_certificate(ctx->ssl), &v, &n) != -1)
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "legacy_peer",
                              "the server presented an RA-TLS certificate (evidence inside the "
                              "TLS handshake): it uses an insecure legacy binding, not tether's "

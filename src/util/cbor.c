@@ -26,7 +26,8 @@ static bool head(struct bytes_reader *r, enum cbor_major *major, uint64_t *arg, 
     if (*major == CBOR_SIMPLE) {
         /* 24: a one-byte simple value; 25-27: floats; 31: break. None is in the profile. */
         r->failed = true;
-        *why = ai == 31 ? "indefinite length or break" : "floats and extended simple values are not accepted";
+        *why = ai == 31 ? "indefinite length or break"
+                        : "floats and extended simple values are not accepted";
         return false;
     }
     if (ai > 27) {
