@@ -10,6 +10,8 @@
 
 #include <openssl/asn1.h>
 
+#include "util/x509util.h"
+
 #define CHAIN_CACHE_SLOTS 32
 
 struct chain_entry {
@@ -68,14 +70,6 @@ X509 *chain_cache_lookup(struct chain_cache *c, const uint8_t *der, size_t len, 
     return hit;
 }
 
-static int asn1_time(const ASN1_TIME *t, time_t *out)
-{
-    struct tm tm;
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return -1;
-    *out = timegm(&tm);
-    return 0;
-}
 
 void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509 *cert,
                      X509_STORE_CTX *verified)
@@ -89,7 +83,7 @@ void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509
     for (int i = 0; i < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i);
         time_t nb, na;
-        if (asn1_time(X509_get0_notBefore(x), &nb) || asn1_time(X509_get0_notAfter(x), &na))
+        if (x509_time(X509_get0_notBefore(x), &nb) || x509_time(X509_get0_notAfter(x), &na))
             return; /* cannot bound the window: do not cache */
         if (nb > lo)
             lo = nb;

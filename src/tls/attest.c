@@ -22,6 +22,7 @@
 #include "binding/binder.h"
 #include "tls/tls_internal.h"
 #include "util/der.h"
+#include "util/x509util.h"
 #include "verify/verify.h"
 
 static int export_value(struct tether *ctx, const char *label, const uint8_t *context,
@@ -166,65 +167,16 @@ static EVP_PKEY *fresh_key(uint16_t sigalg)
     return key;
 }
 
-/* The certificate's public key, set from the key's encoded public value: X509_set_pubkey would
- * encode and then re-decode the key through OpenSSL 3.0's decoders. */
-static int set_public_key(X509 *x, EVP_PKEY *key)
-{
-    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
-    unsigned char *enc = NULL;
-    size_t len = 0;
-    int ok = 0;
-    if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
-        enc = OPENSSL_malloc(32);
-        len = 32;
-        ok = enc && EVP_PKEY_get_raw_public_key(key, enc, &len) == 1 && len == 32 &&
-             X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_ED25519), V_ASN1_UNDEF, NULL, enc,
-                                    (int)len);
-    } else {
-        char group[32];
-        size_t glen = 0;
-        int nid = NID_undef;
-        if (EVP_PKEY_get_group_name(key, group, sizeof group, &glen) == 1)
-            nid = EC_curve_nist2nid(group) != NID_undef ? EC_curve_nist2nid(group)
-                                                         : OBJ_sn2nid(group);
-        len = EVP_PKEY_get1_encoded_public_key(key, &enc);
-        ok = nid != NID_undef && len > 0 &&
-             X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                                    OBJ_nid2obj(nid), enc, (int)len);
-    }
-    if (!ok)
-        OPENSSL_free(enc);
-    return ok ? 0 : -1;
-}
 
 static X509 *self_signed(EVP_PKEY *key)
 {
-    X509 *x = X509_new();
-    unsigned char serial[16];
-    if (!x || RAND_bytes(serial, sizeof serial) != 1)
-        goto fail;
-    serial[0] &= 0x7f;
-    serial[0] |= 0x01;
-    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
-    ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-    BN_free(bn);
-    if (!ai)
-        goto fail;
-    int ok = X509_set_serialNumber(x, ai);
-    ASN1_INTEGER_free(ai);
-    X509_NAME *name = X509_get_subject_name(x);
+    X509 *x = x509_new_self_issued(key, "tether-attester", 24L * 3600);
     int is_ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519;
-    if (!ok || !X509_set_version(x, 2) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)"tether-attester", -1, -1, 0) ||
-        !X509_set_issuer_name(x, name) || !X509_gmtime_adj(X509_getm_notBefore(x), -300) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600) || set_public_key(x, key) != 0 ||
-        !X509_sign(x, key, is_ed ? NULL : EVP_sha256()))
-        goto fail;
+    if (x && !X509_sign(x, key, is_ed ? NULL : EVP_sha256())) {
+        X509_free(x);
+        x = NULL;
+    }
     return x;
-fail:
-    X509_free(x);
-    return NULL;
 }
 
 void attest_prepare_key(struct tether *ctx)
@@ -446,12 +398,15 @@ static int category_of(const char *check)
     return TETHER_ERR_PROTOCOL;
 }
 
-static int appraisal_failed(struct tether *ctx)
+int attest_appraisal_failed(struct tether *ctx)
 {
     struct tether_result *r = ctx->result;
+    bool legacy = ctx->cfg->legacy_mode != LEGACY_NONE;
     return conn_fail(ctx, category_of(r->failed_check), r->failed_code[0] ? r->failed_code : NULL,
-                     "peer attestation rejected: check %s failed (%s)", r->failed_check,
-                     r->failed_code);
+                     "peer attestation rejected%s%s%s: check %s failed (%s)",
+                     legacy ? " (insecure legacy mode " : "",
+                     legacy ? legacy_mode_name(ctx->cfg->legacy_mode) : "", legacy ? ")" : "",
+                     r->failed_check, r->failed_code);
 }
 
 int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t len)
@@ -482,13 +437,13 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
                      e == EA_ERR_EMPTY ? "empty (Finished-only) authenticator: the peer did not "
                                          "attest, and attestation is required"
                                        : "RFC 9261 authenticator validation failed");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     if (ctx->req.framing_offered && !a.framing) {
         result_check(r, "authenticator", CHECK_FAIL, "framing_refused", "tether_framing echoed",
                      "absent", "peer is not a tether endpoint (a Cocos server? use cocos compat)");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     char scheme[8];
@@ -500,7 +455,7 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     const char *why = NULL;
     if (ea_payload_parse(a.cmw, a.cmw_len, &p, &why) != 0) {
         result_check(r, "payload", CHECK_FAIL, "payload_malformed", NULL, NULL, why);
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     result_check(r, "payload", CHECK_PASS, "ok", NULL, p.media_type, NULL);
@@ -508,7 +463,7 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
     if (strcmp(p.exporter_label, label) != 0) {
         result_check(r, "payload.exporter_label", CHECK_FAIL, "exporter_label_mismatch", label,
                      p.exporter_label, "the exporter label is fixed by the protocol and role");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     result_check(r, "payload.exporter_label", CHECK_PASS, "ok", label, p.exporter_label, NULL);
@@ -538,7 +493,7 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
         .at = time(NULL),
     };
     if (verify_evidence(ctx->cfg->policy, &in, r) != 0) {
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     /* 5. The unsigned side fields must agree too (informational copies; never decisive). */
@@ -548,12 +503,12 @@ int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t le
         result_check_hex(r, "payload.binder", CHECK_FAIL, "payload_binder_mismatch", b.binding,
                          b.hash_len, p.binding, p.binding_len,
                          "the payload's binder fields disagree with this connection");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     result_check(r, "payload.binder", CHECK_PASS, "ok", NULL, NULL, NULL);
     if (!result_passed(r)) {
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     ctx->n_appraised++;

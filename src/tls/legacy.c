@@ -22,6 +22,7 @@
 #include "binding/ratls_ext.h"
 #include "tls/tls_internal.h"
 #include "util/der.h"
+#include "util/x509util.h"
 #include "verify/verify.h"
 
 /* ---- the extension's OID, made once ---- */
@@ -57,34 +58,16 @@ int legacy_cert_extension(const X509 *cert, const uint8_t **value, size_t *len)
     return 0;
 }
 
-/* A self-signed certificate for key, without extensions yet and unsigned. */
+/* A self-issued certificate for key, without extensions yet and unsigned. */
 static X509 *bare_cert(EVP_PKEY *key)
 {
-    X509 *x = X509_new();
-    unsigned char serial[16];
-    if (!x || RAND_bytes(serial, sizeof serial) != 1)
-        goto fail;
-    serial[0] &= 0x7f;
-    serial[0] |= 0x01;
-    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
-    ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-    BN_free(bn);
-    if (!ai)
-        goto fail;
-    int ok = X509_set_serialNumber(x, ai);
-    ASN1_INTEGER_free(ai);
-    X509_NAME *name = X509_get_subject_name(x);
-    if (!ok || !X509_set_version(x, 2) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)"tether-insecure-legacy-ra-tls", -1,
-                                    -1, 0) ||
-        !X509_set_issuer_name(x, name) || !X509_gmtime_adj(X509_getm_notBefore(x), -300) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600) || !X509_set_pubkey(x, key))
-        goto fail;
+    X509 *x = x509_new_self_issued(key, "tether-insecure-legacy-ra-tls", 24L * 3600);
+    /* This one serves as the TLS certificate, so OpenSSL needs its decoded public key. */
+    if (x && X509_set_pubkey(x, key) != 1) {
+        X509_free(x);
+        x = NULL;
+    }
     return x;
-fail:
-    X509_free(x);
-    return NULL;
 }
 
 /* Add the extension (non-critical: OpenSSL and mbedTLS refuse unknown critical extensions,
@@ -405,27 +388,6 @@ void legacy_handshake_failed(struct tether *ctx)
     ctx->state = ST_FAILED;
 }
 
-static int category_of_check(const char *check)
-{
-    if (!check)
-        return TETHER_ERR_PROTOCOL;
-    if (strncmp(check, "evidence", 8) == 0)
-        return TETHER_ERR_EVIDENCE;
-    if (strncmp(check, "binding", 7) == 0)
-        return TETHER_ERR_BINDING;
-    if (strncmp(check, "policy", 6) == 0)
-        return TETHER_ERR_POLICY;
-    return TETHER_ERR_PROTOCOL;
-}
-
-static int appraisal_failed(struct tether *ctx)
-{
-    struct tether_result *r = ctx->result;
-    return conn_fail(ctx, category_of_check(r->failed_check),
-                     r->failed_code[0] ? r->failed_code : NULL,
-                     "peer attestation rejected (insecure legacy mode %s): check %s failed (%s)",
-                     legacy_mode_name(ctx->cfg->legacy_mode), r->failed_check, r->failed_code);
-}
 
 /* H(spki) with a RATLS_HASH_* algorithm. */
 static int spki_hash(unsigned alg, const uint8_t *spki, size_t n, uint8_t *out, size_t *len)
@@ -472,7 +434,7 @@ static int legacy_appraise_peer(struct tether *ctx)
         result_check(r, "legacy.certificate", CHECK_FAIL, "legacy_certificate_invalid", NULL,
                      NULL, peer ? "the server certificate's SubjectPublicKeyInfo cannot be read"
                                 : "the server sent no certificate");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     uint8_t fp[32];
@@ -495,7 +457,7 @@ static int legacy_appraise_peer(struct tether *ctx)
                      found == -2 ? "the RA-TLS evidence extension appears more than once"
                                  : "the server certificate carries no RA-TLS evidence extension "
                                    "(is the server a legacy-mode server?)");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     struct ratls_ext ext;
@@ -503,7 +465,7 @@ static int legacy_appraise_peer(struct tether *ctx)
     if (ratls_ext_decode(val, val_len, &ext, &why) != 0) {
         result_check(r, "legacy.extension", CHECK_FAIL, "ratls_extension_malformed",
                      RATLS_EXT_OID, NULL, why);
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     char tag_s[64];
@@ -511,7 +473,7 @@ static int legacy_appraise_peer(struct tether *ctx)
     if (ext.tag != RATLS_TAG_TETHER_SIM) {
         result_check(r, "evidence.type", CHECK_FAIL, "evidence_unrecognised", "sim", tag_s,
                      "no evidence backend for this RA-TLS evidence tag");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     result_check(r, "legacy.extension", CHECK_PASS, NULL, RATLS_EXT_OID, tag_s,
@@ -537,7 +499,7 @@ static int legacy_appraise_peer(struct tether *ctx)
         .at = time(NULL),
     };
     if (verify_evidence(ctx->cfg->policy, &in, r) != 0) {
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
 
@@ -552,7 +514,7 @@ static int legacy_appraise_peer(struct tether *ctx)
         result_check_hex(r, "legacy.claims", CHECK_FAIL, "claims_mismatch", h, hl,
                          c->pubkey_hash, c->pubkey_hash_len,
                          "the pubkey-hash claim is not the hash of the certificate's key");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     if (legacy_mode_has_nonce(m) &&
@@ -561,7 +523,7 @@ static int legacy_appraise_peer(struct tether *ctx)
         result_check_hex(r, "legacy.claims", CHECK_FAIL, "claims_mismatch", ctx->legacy.nonce,
                          LEGACY_NONCE_LEN, c->has_nonce ? c->nonce : NULL, c->nonce_len,
                          "the nonce claim is not the nonce this client sent");
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     result_check(r, "legacy.claims", CHECK_PASS, NULL, NULL, NULL,
@@ -569,7 +531,7 @@ static int legacy_appraise_peer(struct tether *ctx)
                                         "checked: ra-nonce binds no key"
                                       : NULL);
     if (!result_passed(r)) {
-        appraisal_failed(ctx);
+        attest_appraisal_failed(ctx);
         goto out;
     }
     ctx->n_appraised++;

@@ -48,8 +48,10 @@
 #include "evidence/evidence.h"
 #include "policy/result.h"
 #include "tls/probe.h"
+#include "tls/sockbio.h"
 #include "util/bytes.h"
 #include "util/der.h"
+#include "util/x509util.h"
 #include "util/util.h"
 
 #define PROBE_DEFAULT_TIMEOUT_MS 3000u
@@ -457,31 +459,10 @@ static json_t *jhex(const uint8_t *p, size_t n)
     return j;
 }
 
-static char *name_text(const X509_NAME *n)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *s = NULL;
-    if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-        char *p = NULL;
-        long len = BIO_get_mem_data(b, &p);
-        if (len >= 0 && (s = malloc((size_t)len + 1)) != NULL) {
-            if (len)
-                memcpy(s, p, (size_t)len);
-            s[len] = '\0';
-        }
-    }
-    BIO_free(b);
-    return s;
-}
 
 static bool asn1_time(const ASN1_TIME *t, time_t *out)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return false;
-    *out = timegm(&tm);
-    return true;
+    return x509_time(t, out) == 0;
 }
 
 static void key_type(X509 *x, char *buf, size_t n)
@@ -571,8 +552,8 @@ json_t *probe_cert_json(X509 *x)
     json_t *o = json_object();
     if (!o || !x)
         return o;
-    char *subj = name_text(X509_get_subject_name(x));
-    char *iss = name_text(X509_get_issuer_name(x));
+    char *subj = x509_name_string(X509_get_subject_name(x));
+    char *iss = x509_name_string(X509_get_issuer_name(x));
     json_object_set_new(o, "subject", jstr(subj));
     json_object_set_new(o, "issuer", jstr(iss));
     bool same_name = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
@@ -667,49 +648,6 @@ json_t *probe_cert_json(X509 *x)
  * Sockets and TLS with deadlines
  * ====================================================================================== */
 
-/* A socket BIO that never raises SIGPIPE (the library must not kill its host process when a
- * probed server goes away); otherwise OpenSSL's socket BIO. */
-static int nosig_write(BIO *b, const char *buf, int len)
-{
-    int fd = (int)BIO_get_fd(b, NULL);
-    ssize_t n;
-    do
-        n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    BIO_clear_retry_flags(b);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        BIO_set_retry_write(b);
-    return (int)n;
-}
-
-static BIO_METHOD *nosig_meth;
-static void nosig_init(void)
-{
-    const BIO_METHOD *sock = BIO_s_socket();
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-                                 "tether probe socket");
-    if (!m)
-        return;
-    if (!BIO_meth_set_write(m, nosig_write) || !BIO_meth_set_read(m, BIO_meth_get_read(sock)) ||
-        !BIO_meth_set_puts(m, BIO_meth_get_puts(sock)) ||
-        !BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) ||
-        !BIO_meth_set_create(m, BIO_meth_get_create(sock)) ||
-        !BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock))) {
-        BIO_meth_free(m);
-        return;
-    }
-    nosig_meth = m;
-}
-
-static BIO *nosig_bio(int fd)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, nosig_init);
-    BIO *b = nosig_meth ? BIO_new(nosig_meth) : NULL;
-    if (b)
-        BIO_set_fd(b, fd, BIO_NOCLOSE);
-    return b;
-}
 
 static int split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
 {
@@ -993,7 +931,7 @@ static void observe_tls(SSL *ssl, struct conn_obs *c)
     c->chain = json_array();
     for (int i = 0; chain && c->chain && i < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i);
-        char *s = name_text(X509_get_subject_name(x)), *is = name_text(X509_get_issuer_name(x));
+        char *s = x509_name_string(X509_get_subject_name(x)), *is = x509_name_string(X509_get_issuer_name(x));
         json_t *e = json_object();
         json_object_set_new(e, "subject", jstr(s));
         json_object_set_new(e, "issuer", jstr(is));
@@ -1265,7 +1203,7 @@ static int probe_connect(struct probe_run *pr, struct conn_obs *c, bool do_ea)
     c->tcp_ok = true;
     int rc = -2;
     SSL *ssl = SSL_new(pr->ctx);
-    BIO *bio = ssl ? nosig_bio(fd) : NULL;
+    BIO *bio = ssl ? tls_socket_bio(fd) : NULL;
     if (!ssl || !bio) {
         BIO_free(bio);
         snprintf(c->error, sizeof c->error, "cannot create a TLS connection");

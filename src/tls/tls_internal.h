@@ -18,6 +18,7 @@
 #include "ea/ea.h"
 #include "policy/policy.h"
 #include "policy/result.h"
+#include "tls/sockbio.h"
 #include "tls/legacy.h"
 #include "util/util.h"
 
@@ -130,6 +131,8 @@ int attest_prepare(struct tether *ctx);
 int attest_send_request(struct tether *ctx);
 int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len);
 int attest_check_authenticator(struct tether *ctx, const uint8_t *msg, size_t len);
+/* Fail the connection with the category and code of the result's first failed check. */
+int attest_appraisal_failed(struct tether *ctx);
 
 /* conn.c: output queue */
 int conn_queue_frame(struct tether *ctx, uint8_t type, const uint8_t *payload, size_t len);

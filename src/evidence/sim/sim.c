@@ -9,6 +9,7 @@
  * src/verify do that).
  */
 #include "evidence/sim/sim.h"
+#include "util/x509util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,23 +144,6 @@ int sim_evidence_encode(const uint8_t body[static SIM_BODY_LEN], const uint8_t *
     return out->failed ? -1 : 0;
 }
 
-/* One-line RFC 2253 form of a name; caller frees. */
-static char *name_string(const X509_NAME *n)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *s = NULL;
-    if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-        char *p = NULL;
-        long len = BIO_get_mem_data(b, &p);
-        if (len >= 0 && (s = malloc((size_t)len + 1)) != NULL) {
-            if (len)
-                memcpy(s, p, (size_t)len);
-            s[len] = '\0';
-        }
-    }
-    BIO_free(b);
-    return s;
-}
 
 static void fill_claims(const struct sim_evidence *se, struct claims *c)
 {
@@ -298,8 +282,8 @@ static int sim_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
                      "the AK certificate is not exactly one DER X.509 certificate");
         return -1;
     }
-    char *subject = name_string(X509_get_subject_name(ak));
-    char *issuer = name_string(X509_get_issuer_name(ak));
+    char *subject = x509_name_string(X509_get_subject_name(ak));
+    char *issuer = x509_name_string(X509_get_issuer_name(ak));
     if (out->extra && subject)
         json_object_set_new(out->extra, "ak_subject", json_string(subject));
     if (out->extra && issuer)
