@@ -15,7 +15,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-fPIC -fvisibility=hidden -Iinclude -Isrc -DTETHER_BUILDING_LIBRARY -MMD -MP
-LIBS    := -lssl -lcrypto -ljansson
+LIBS    := -lssl -lcrypto -ljansson -lcurl
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ALL_CFLAGS += $(SANFLAGS)

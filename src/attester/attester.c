@@ -1,5 +1,6 @@
 /*
- * attester.c - opens an attester backend from a "type:arg" spec (e.g. "sim:/path/to/dir").
+ * attester.c - opens an attester backend from a "type:arg" spec (e.g. "sim:/path/to/dir"), or
+ * a bare "type" for backends whose argument is optional ("snp").
  *
  * Must never produce evidence itself or expose a way to request evidence over caller-chosen
  * report_data: it only dispatches open/close; evidence is requested by src/tls/attest.c alone,
@@ -10,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct attester_backend *const attester_backends[] = {&attester_sim, NULL};
+static const struct attester_backend *const attester_backends[] = {&attester_sim, &attester_snp, NULL};
 
 static void set_err(char *err, size_t errlen, const char *msg, const char *spec)
 {
@@ -32,6 +33,17 @@ int attester_open(const char *spec, struct attester_handle *h, char *err, size_t
         return -1;
     }
     const char *colon = strchr(spec, ':');
+    if (!colon) {
+        for (size_t i = 0; attester_backends[i]; i++)
+            if (attester_backends[i]->arg_optional && strcmp(attester_backends[i]->name, spec) == 0) {
+                struct attester *a = attester_backends[i]->open("", err, errlen);
+                if (!a)
+                    return -1;
+                h->backend = attester_backends[i];
+                h->state = a;
+                return 0;
+            }
+    }
     if (!colon || colon == spec) {
         set_err(err, errlen,
                 "TEE spec must be \"type:argument\", e.g. \"sim:/path/to/dir\"", spec);

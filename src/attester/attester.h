@@ -12,6 +12,7 @@
 #ifndef TETHER_ATTESTER_H
 #define TETHER_ATTESTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,8 @@ struct attester;
 struct attester_backend {
     const char *name;
     const char *media_type;
+    /* The spec may be the bare name ("snp"): open then gets "". */
+    bool arg_optional;
     /* Open from the part of the spec after "name:" (e.g. a directory). */
     struct attester *(*open)(const char *arg, char *err, size_t errlen);
     /* Evidence whose signed report_data is b->report_data and whose key hash (where the
@@ -36,10 +39,13 @@ struct attester_handle {
     struct attester *state;
 };
 
-/* Open "type:arg" (e.g. "sim:/var/lib/tether/sim"). */
+/* Open "type:arg" (e.g. "sim:/var/lib/tether/sim"), or a bare "type" for a backend whose
+ * argument is optional (e.g. "snp"). */
 int attester_open(const char *spec, struct attester_handle *h, char *err, size_t errlen);
 void attester_close(struct attester_handle *h);
 
 extern const struct attester_backend attester_sim;
+/* AMD SEV-SNP guest: "snp" or "snp:CONFIGFS_TSM_REPORT_DIR" (src/attester/snp/snp_attester.c). */
+extern const struct attester_backend attester_snp;
 
 #endif

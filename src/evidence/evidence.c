@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "evidence/sim/sim.h"
+#include "evidence/snp/snp_verify.h"
 #include "util/util.h"
 
-const struct evidence_backend *const evidence_backends[] = {&evidence_sim, NULL};
+const struct evidence_backend *const evidence_backends[] = {&evidence_sim, &evidence_snp, NULL};
 
 const struct evidence_backend *evidence_backend_find(const char *name)
 {
@@ -41,6 +42,8 @@ void claims_clear(struct claims *c)
     if (!c)
         return;
     json_decref(c->extra);
+    if (c->tee_data && c->tee_data_free)
+        c->tee_data_free(c->tee_data);
     memset(c, 0, sizeof *c);
 }
 

@@ -37,6 +37,10 @@ struct claims {
     int64_t timestamp;            /* evidence creation time (unix seconds), if the type has one */
     bool has_timestamp;
     json_t *extra;                /* type-specific claims for the report (owned), may be NULL */
+    /* Type-specific authenticated values for the type's own policy checks (e.g. struct
+     * snp_claims); owned, released by claims_clear through tee_data_free. NULL if none. */
+    void *tee_data;
+    void (*tee_data_free)(void *);
 };
 void claims_clear(struct claims *c);
 /* The claims as a JSON object for the report (new reference). */

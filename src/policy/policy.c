@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "evidence/snp/snp_verify.h"
 #include "util/util.h"
 
 #define POLICY_MAX_BYTES (1024u * 1024u)
@@ -346,6 +347,181 @@ static int parse_sim(json_t *obj, const char *base_dir, struct policy_tee *tee, 
     return 0;
 }
 
+/* accept.snp (docs/snp.md). Defaults are the strict ones: VMPL 0 only, no migration agent;
+ * SMT is allowed unless allow_smt is false (almost every real guest policy sets it). */
+enum { SNP_TCB_BL, SNP_TCB_TEE, SNP_TCB_SNP, SNP_TCB_UCODE, SNP_TCB_FMC, SNP_TCB_N };
+static const char *const snp_tcb_names[SNP_TCB_N] = {"bootloader", "tee", "snp", "microcode",
+                                                     "fmc"};
+
+struct policy_snp {
+    struct policy_value *host_data, *id_keys, *author_keys, *chip_ids;
+    size_t n_host_data, n_id_keys, n_author_keys, n_chip_ids;
+    bool allow_migration_agent;
+    bool allow_smt;
+    bool require_single_socket;
+    bool has_vmpl;        /* exact VMPL */
+    uint64_t vmpl;
+    uint64_t max_vmpl;    /* used when !has_vmpl */
+    bool has_min[SNP_TCB_N];
+    uint8_t min[SNP_TCB_N];
+    bool has_min_fw;
+    unsigned fw[3];       /* major, minor, build */
+};
+
+static void policy_snp_free(struct policy_snp *sp)
+{
+    if (!sp)
+        return;
+    free(sp->host_data);
+    free(sp->id_keys);
+    free(sp->author_keys);
+    free(sp->chip_ids);
+    free(sp);
+}
+
+static int parse_bool(json_t *v, const char *path, bool *out, char *err, size_t errlen)
+{
+    if (!json_is_boolean(v)) {
+        errf(err, errlen, "%s: must be true or false, not %s", path, json_type_name(v));
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
+                     size_t errlen)
+{
+    static const char *const keys[] = {"trust_anchors", "measurements", "host_data",
+                                       "id_key_digests", "author_key_digests", "chip_ids",
+                                       "allow_migration_agent", "allow_smt",
+                                       "require_single_socket", "vmpl", "max_vmpl", "min_tcb",
+                                       "min_firmware", NULL};
+    if (check_keys(obj, "accept.snp", keys, err, errlen) != 0)
+        return -1;
+    struct policy_snp *sp = calloc(1, sizeof *sp);
+    if (!sp) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    tee->snp = sp;
+    sp->allow_smt = true;
+    json_t *m = json_object_get(obj, "measurements");
+    if (!m) {
+        errf(err, errlen, "accept.snp: \"measurements\" is required (the allowed 48-byte "
+                          "launch measurements, in hex)");
+        return -1;
+    }
+    if (parse_hex_list(m, "accept.snp.measurements", 48, &tee->measurements,
+                       &tee->n_measurements, err, errlen) != 0)
+        return -1;
+    json_t *v = json_object_get(obj, "trust_anchors");
+    if (v && parse_anchors(v, "accept.snp.trust_anchors", base_dir, tee, err, errlen) != 0)
+        return -1;
+    struct {
+        const char *key;
+        size_t len;
+        struct policy_value **vals;
+        size_t *n;
+    } lists[] = {
+        {"host_data", 32, &sp->host_data, &sp->n_host_data},
+        {"id_key_digests", 48, &sp->id_keys, &sp->n_id_keys},
+        {"author_key_digests", 48, &sp->author_keys, &sp->n_author_keys},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        v = json_object_get(obj, lists[i].key);
+        char path[64];
+        snprintf(path, sizeof path, "accept.snp.%s", lists[i].key);
+        if (v && parse_hex_list(v, path, lists[i].len, lists[i].vals, lists[i].n, err,
+                                errlen) != 0)
+            return -1;
+    }
+    v = json_object_get(obj, "chip_ids");
+    if (v) {
+        if (parse_hex_list(v, "accept.snp.chip_ids", 0, &sp->chip_ids, &sp->n_chip_ids, err,
+                           errlen) != 0)
+            return -1;
+        for (size_t i = 0; i < sp->n_chip_ids; i++)
+            if (sp->chip_ids[i].len != 64 && sp->chip_ids[i].len != 8) {
+                errf(err, errlen, "accept.snp.chip_ids[%zu]: must be 64 bytes (8 on Turin), "
+                                  "got %zu bytes", i, sp->chip_ids[i].len);
+                return -1;
+            }
+    }
+    struct {
+        const char *key;
+        bool *out;
+    } bools[] = {
+        {"allow_migration_agent", &sp->allow_migration_agent},
+        {"allow_smt", &sp->allow_smt},
+        {"require_single_socket", &sp->require_single_socket},
+    };
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        v = json_object_get(obj, bools[i].key);
+        char path[64];
+        snprintf(path, sizeof path, "accept.snp.%s", bools[i].key);
+        if (v && parse_bool(v, path, bools[i].out, err, errlen) != 0)
+            return -1;
+    }
+    json_t *vm = json_object_get(obj, "vmpl"), *mx = json_object_get(obj, "max_vmpl");
+    if (vm && mx) {
+        errf(err, errlen, "accept.snp: give \"vmpl\" (exact) or \"max_vmpl\", not both");
+        return -1;
+    }
+    if (vm) {
+        if (parse_uint(vm, "accept.snp.vmpl", 3, &sp->vmpl, err, errlen) != 0)
+            return -1;
+        sp->has_vmpl = true;
+    }
+    if (mx && parse_uint(mx, "accept.snp.max_vmpl", 3, &sp->max_vmpl, err, errlen) != 0)
+        return -1;
+    v = json_object_get(obj, "min_tcb");
+    if (v) {
+        if (!json_is_object(v)) {
+            errf(err, errlen, "accept.snp.min_tcb: must be an object with bootloader, tee, snp, "
+                              "microcode and/or fmc, not %s", json_type_name(v));
+            return -1;
+        }
+        static const char *const tkeys[] = {"bootloader", "tee", "snp", "microcode", "fmc",
+                                            NULL};
+        if (check_keys(v, "accept.snp.min_tcb", tkeys, err, errlen) != 0)
+            return -1;
+        if (json_object_size(v) == 0) {
+            errf(err, errlen, "accept.snp.min_tcb: must name at least one component");
+            return -1;
+        }
+        for (int i = 0; i < SNP_TCB_N; i++) {
+            json_t *c = json_object_get(v, snp_tcb_names[i]);
+            char path[64];
+            snprintf(path, sizeof path, "accept.snp.min_tcb.%s", snp_tcb_names[i]);
+            uint64_t x = 0;
+            if (c) {
+                if (parse_uint(c, path, 255, &x, err, errlen) != 0)
+                    return -1;
+                sp->has_min[i] = true;
+                sp->min[i] = (uint8_t)x;
+            }
+        }
+    }
+    v = json_object_get(obj, "min_firmware");
+    if (v) {
+        const char *fs = json_is_string(v) ? json_string_value(v) : NULL;
+        unsigned a = 0, b = 0, c = 0;
+        int used = 0, n = fs ? sscanf(fs, "%3u.%3u%n.%3u%n", &a, &b, &used, &c, &used) : 0;
+        if (!fs || n < 2 || fs[used] != '\0' || a > 255 || b > 255 || c > 255 ||
+            strspn(fs, "0123456789.") != strlen(fs)) {
+            errf(err, errlen, "accept.snp.min_firmware: must be a string \"MAJOR.MINOR\" or "
+                              "\"MAJOR.MINOR.BUILD\" (each 0..255), e.g. \"1.55.29\"");
+            return -1;
+        }
+        sp->has_min_fw = true;
+        sp->fw[0] = a;
+        sp->fw[1] = b;
+        sp->fw[2] = n == 3 ? c : 0;
+    }
+    return 0;
+}
+
 struct tee_parser {
     const char *name;
     int (*parse)(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
@@ -354,6 +530,7 @@ struct tee_parser {
 
 static const struct tee_parser tee_parsers[] = {
     {"sim", parse_sim},
+    {"snp", parse_snp},
 };
 #define N_TEE_PARSERS (sizeof tee_parsers / sizeof tee_parsers[0])
 
@@ -367,6 +544,7 @@ void policy_free(struct policy *p)
         X509_STORE_free(p->tees[i].anchors);
         chain_cache_free(p->tees[i].cache);
         free(p->tees[i].measurements);
+        policy_snp_free(p->tees[i].snp);
     }
     free(p->tees);
     free(p->platform_ids);
@@ -689,6 +867,189 @@ static int appraise_tcb(const struct policy_tee *t, const struct claims *c,
     return 0;
 }
 
+/* ---- snp (docs/snp.md) ---- */
+
+static int snp_list_check(struct tether_result *r, const char *name, const char *code,
+                          const struct policy_value *v, size_t n, const uint8_t *x, size_t xlen,
+                          const char *what)
+{
+    char *act = hex_dup(x, xlen);
+    if (n == 0) {
+        result_check(r, name, CHECK_SKIP, NULL, "any", act, what);
+        free(act);
+        return 0;
+    }
+    char *exp = values_string(v, n);
+    int rc = 0;
+    if (!value_listed(v, n, x, xlen)) {
+        result_check(r, name, CHECK_FAIL, code, exp, act, "value not in the policy's list");
+        rc = -1;
+    } else {
+        result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    }
+    free(exp);
+    free(act);
+    return rc;
+}
+
+static int snp_bit_check(struct tether_result *r, const char *name, const char *code,
+                         bool set, bool must_be, bool constrained, const char *what,
+                         const char *detail)
+{
+    char exp[96], act[96];
+    if (constrained)
+        snprintf(exp, sizeof exp, "%s %s", what, must_be ? "set" : "clear");
+    else
+        snprintf(exp, sizeof exp, "%s set or clear", what);
+    snprintf(act, sizeof act, "%s %s", what, set ? "set" : "clear");
+    if (constrained && set != must_be) {
+        result_check(r, name, CHECK_FAIL, code, exp, act, detail);
+        return -1;
+    }
+    result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+    return 0;
+}
+
+static int appraise_snp(const struct policy_tee *t, const struct claims *c,
+                        struct tether_result *r)
+{
+    static const char *const tcb_codes[SNP_TCB_N] = {
+        "snp_tcb_bootloader_too_low", "snp_tcb_tee_too_low", "snp_tcb_snp_too_low",
+        "snp_tcb_microcode_too_low", "snp_tcb_fmc_too_low"};
+    const struct policy_snp *sp = t->snp;
+    const struct snp_claims *sc = c->tee_data;
+    if (!sp || !sc) {
+        result_check(r, "policy.snp", CHECK_FAIL, "internal", NULL, NULL,
+                     "snp appraisal without snp settings or snp claims");
+        return -1;
+    }
+    const struct snp_report *rep = &sc->report;
+    int rc = 0;
+
+    /* policy.tcb: REPORTED_TCB (the TCB the VCEK was derived from and that the evidence
+     * chain vouches for; 56860 Table 23) against min_tcb, component by component. */
+    {
+        uint8_t have[SNP_TCB_N] = {sc->reported.bootloader, sc->reported.tee, sc->reported.snp,
+                                   sc->reported.microcode, sc->reported.fmc};
+        bool turin = sc->gen == SNP_GEN_TURIN;
+        char exp[160] = "", act[160] = "";
+        bool any = false;
+        int bad = -1;
+        for (int i = 0; i < SNP_TCB_N; i++) {
+            if (i == SNP_TCB_FMC && !turin) /* only Turin has an FMC component */
+                continue;
+            size_t u = strlen(act);
+            snprintf(act + u, sizeof act - u, "%s%s %u", u ? ", " : "", snp_tcb_names[i],
+                     have[i]);
+            if (!sp->has_min[i])
+                continue;
+            u = strlen(exp);
+            snprintf(exp + u, sizeof exp - u, "%s%s >= %u", any ? ", " : "", snp_tcb_names[i],
+                     sp->min[i]);
+            any = true;
+            if (have[i] < sp->min[i] && bad < 0)
+                bad = i;
+        }
+        if (!any) {
+            result_check(r, "policy.tcb", CHECK_SKIP, NULL, "any", act,
+                         "no accept.snp.min_tcb in the policy");
+        } else if (bad >= 0) {
+            char detail[128];
+            snprintf(detail, sizeof detail, "REPORTED_TCB %s SVN %u is below the policy's "
+                     "minimum %u", snp_tcb_names[bad], have[bad], sp->min[bad]);
+            result_check(r, "policy.tcb", CHECK_FAIL, tcb_codes[bad], exp, act, detail);
+            rc = -1;
+        } else {
+            result_check(r, "policy.tcb", CHECK_PASS, NULL, exp, act, NULL);
+        }
+    }
+
+    /* policy.snp.firmware: CURRENT_BUILD/MINOR/MAJOR (56860 Table 23). */
+    {
+        char act[32], exp[40];
+        snprintf(act, sizeof act, "%u.%u.%u", rep->current_major, rep->current_minor,
+                 rep->current_build);
+        if (!sp->has_min_fw) {
+            result_check(r, "policy.snp.firmware", CHECK_SKIP, NULL, "any", act,
+                         "no accept.snp.min_firmware in the policy");
+        } else {
+            snprintf(exp, sizeof exp, ">= %u.%u.%u", sp->fw[0], sp->fw[1], sp->fw[2]);
+            uint32_t h = (uint32_t)rep->current_major << 16 |
+                         (uint32_t)rep->current_minor << 8 | rep->current_build;
+            uint32_t w = (uint32_t)sp->fw[0] << 16 | (uint32_t)sp->fw[1] << 8 | sp->fw[2];
+            if (h < w) {
+                result_check(r, "policy.snp.firmware", CHECK_FAIL, "snp_firmware_too_old", exp,
+                             act, "the SEV firmware is older than the policy's minimum");
+                rc = -1;
+            } else {
+                result_check(r, "policy.snp.firmware", CHECK_PASS, NULL, exp, act, NULL);
+            }
+        }
+    }
+
+    /* policy.snp.vmpl: the VMPL that requested the report (56860 Table 23 VMPL). */
+    {
+        char exp[32], act[32];
+        if (sp->has_vmpl)
+            snprintf(exp, sizeof exp, "%llu", (unsigned long long)sp->vmpl);
+        else
+            snprintf(exp, sizeof exp, "<= %llu", (unsigned long long)sp->max_vmpl);
+        snprintf(act, sizeof act, "%u", rep->vmpl);
+        bool ok = sp->has_vmpl ? rep->vmpl == sp->vmpl : rep->vmpl <= sp->max_vmpl;
+        if (!ok) {
+            result_check(r, "policy.snp.vmpl", CHECK_FAIL, "snp_vmpl_not_allowed", exp, act,
+                         "the report was requested from a VMPL the policy does not allow");
+            rc = -1;
+        } else {
+            result_check(r, "policy.snp.vmpl", CHECK_PASS, NULL, exp, act, NULL);
+        }
+    }
+
+    /* Guest policy bits (56860 section 4.3 "Guest Policy", Table 9). */
+    if (snp_bit_check(r, "policy.snp.migration_agent", "snp_migration_agent_not_allowed",
+                      (rep->policy >> 18) & 1, false, !sp->allow_migration_agent,
+                      "POLICY.MIGRATE_MA (bit 18)",
+                      "the guest may be migrated by a migration agent; the policy does not set "
+                      "allow_migration_agent") != 0)
+        rc = -1;
+    if (snp_bit_check(r, "policy.snp.smt", "snp_smt_not_allowed", (rep->policy >> 16) & 1,
+                      false, !sp->allow_smt, "POLICY.SMT (bit 16)",
+                      "the guest policy allows SMT; the policy sets allow_smt false") != 0)
+        rc = -1;
+    if (snp_bit_check(r, "policy.snp.single_socket", "snp_single_socket_required",
+                      (rep->policy >> 20) & 1, true, sp->require_single_socket,
+                      "POLICY.SINGLE_SOCKET (bit 20)",
+                      "the guest may run on several sockets; the policy sets "
+                      "require_single_socket") != 0)
+        rc = -1;
+
+    if (snp_list_check(r, "policy.snp.host_data", "snp_host_data_not_allowed", sp->host_data,
+                       sp->n_host_data, rep->host_data, sizeof rep->host_data,
+                       "no accept.snp.host_data in the policy") != 0)
+        rc = -1;
+    if (snp_list_check(r, "policy.snp.id_key_digest", "snp_id_key_not_allowed", sp->id_keys,
+                       sp->n_id_keys, rep->id_key_digest, sizeof rep->id_key_digest,
+                       "no accept.snp.id_key_digests in the policy") != 0)
+        rc = -1;
+    if (snp_list_check(r, "policy.snp.author_key_digest", "snp_author_key_not_allowed",
+                       sp->author_keys, sp->n_author_keys, rep->author_key_digest,
+                       sizeof rep->author_key_digest,
+                       "no accept.snp.author_key_digests in the policy") != 0)
+        rc = -1;
+    /* chip_ids: an 8-byte entry (Turin) matches CHIP_ID's first 8 bytes with 56 zero bytes. */
+    {
+        size_t n = sc->gen == SNP_GEN_TURIN ||
+                           (ct_is_zero(rep->chip_id + 8, 56) && !ct_is_zero(rep->chip_id, 8))
+                       ? 8
+                       : 64;
+        if (snp_list_check(r, "policy.snp.chip_id", "snp_chip_id_not_allowed", sp->chip_ids,
+                           sp->n_chip_ids, rep->chip_id, n,
+                           "no accept.snp.chip_ids in the policy") != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 static int appraise_debug(const struct policy *p, const struct claims *c,
                           struct tether_result *r)
 {
@@ -778,8 +1139,12 @@ int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
         rc = -1;
     if (appraise_platform(p, c, r) != 0)
         rc = -1;
-    if (appraise_tcb(t, c, r) != 0)
+    if (t->snp) {
+        if (appraise_snp(t, c, r) != 0)
+            rc = -1;
+    } else if (appraise_tcb(t, c, r) != 0) {
         rc = -1;
+    }
     if (appraise_debug(p, c, r) != 0)
         rc = -1;
     if (appraise_age(p, c, now, r) != 0)

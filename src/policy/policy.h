@@ -21,6 +21,8 @@ struct policy_value {
     size_t len;
 };
 
+struct policy_snp; /* the accept.snp settings (policy.c, docs/snp.md) */
+
 struct policy_tee {
     char name[16];                   /* "sim", ... */
     X509_STORE *anchors;             /* trust anchors for this type (owned), NULL = none */
@@ -30,6 +32,7 @@ struct policy_tee {
     size_t n_measurements;
     uint64_t min_tcb;
     bool has_min_tcb;
+    struct policy_snp *snp;          /* "snp" only (owned) */
 };
 
 struct policy {
@@ -54,7 +57,8 @@ const struct policy_tee *policy_find_tee(const struct policy *p, const char *nam
 
 /* Appraise claims against the policy; records checks named "policy.<...>" in r:
  * policy.tee_type, policy.measurement, policy.platform_id, policy.tcb, policy.debug,
- * policy.evidence_age. Returns 0 if all pass. now is the time of verification. */
+ * policy.evidence_age; for snp, policy.tcb per component and policy.snp.* (docs/snp.md).
+ * Returns 0 if all pass. now is the time of verification. */
 int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
                     struct tether_result *r);
 

@@ -81,6 +81,41 @@ bool reader_u64(struct bytes_reader *r, uint64_t *v)
     return reader_be(r, 8, v);
 }
 
+static bool reader_le(struct bytes_reader *r, size_t n, uint64_t *v)
+{
+    const uint8_t *p;
+    if (!reader_take(r, n, &p))
+        return false;
+    uint64_t x = 0;
+    for (size_t i = n; i > 0; i--)
+        x = (x << 8) | p[i - 1];
+    *v = x;
+    return true;
+}
+
+bool reader_u16le(struct bytes_reader *r, uint16_t *v)
+{
+    uint64_t x;
+    if (!reader_le(r, 2, &x))
+        return false;
+    *v = (uint16_t)x;
+    return true;
+}
+
+bool reader_u32le(struct bytes_reader *r, uint32_t *v)
+{
+    uint64_t x;
+    if (!reader_le(r, 4, &x))
+        return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+bool reader_u64le(struct bytes_reader *r, uint64_t *v)
+{
+    return reader_le(r, 8, v);
+}
+
 bool reader_bytes(struct bytes_reader *r, size_t n, const uint8_t **out)
 {
     return reader_take(r, n, out);
@@ -192,6 +227,19 @@ bool writer_u24(struct bytes_writer *w, uint32_t v)
 }
 bool writer_u32(struct bytes_writer *w, uint32_t v) { return writer_be(w, v, 4); }
 bool writer_u64(struct bytes_writer *w, uint64_t v) { return writer_be(w, v, 8); }
+
+static bool writer_le(struct bytes_writer *w, uint64_t v, size_t n)
+{
+    if (!writer_reserve(w, n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        w->data[w->len + i] = (uint8_t)(v >> (8 * i));
+    w->len += n;
+    return true;
+}
+
+bool writer_u32le(struct bytes_writer *w, uint32_t v) { return writer_le(w, v, 4); }
+bool writer_u64le(struct bytes_writer *w, uint64_t v) { return writer_le(w, v, 8); }
 
 bool writer_bytes(struct bytes_writer *w, const void *p, size_t n)
 {

@@ -23,6 +23,10 @@ bool reader_u16(struct bytes_reader *r, uint16_t *v); /* big-endian */
 bool reader_u24(struct bytes_reader *r, uint32_t *v);
 bool reader_u32(struct bytes_reader *r, uint32_t *v);
 bool reader_u64(struct bytes_reader *r, uint64_t *v);
+/* Little-endian integers (hardware structures such as the SEV-SNP report). */
+bool reader_u16le(struct bytes_reader *r, uint16_t *v);
+bool reader_u32le(struct bytes_reader *r, uint32_t *v);
+bool reader_u64le(struct bytes_reader *r, uint64_t *v);
 /* Borrow n bytes (pointer into the input). */
 bool reader_bytes(struct bytes_reader *r, size_t n, const uint8_t **out);
 bool reader_copy(struct bytes_reader *r, void *out, size_t n);
@@ -48,6 +52,8 @@ bool writer_u16(struct bytes_writer *w, uint16_t v);
 bool writer_u24(struct bytes_writer *w, uint32_t v);
 bool writer_u32(struct bytes_writer *w, uint32_t v);
 bool writer_u64(struct bytes_writer *w, uint64_t v);
+bool writer_u32le(struct bytes_writer *w, uint32_t v); /* little-endian */
+bool writer_u64le(struct bytes_writer *w, uint64_t v);
 bool writer_bytes(struct bytes_writer *w, const void *p, size_t n);
 /* Open a length-prefixed vector: returns the offset to pass to writer_vec_end. */
 size_t writer_vec_begin(struct bytes_writer *w, int prefix_bytes);

@@ -289,7 +289,7 @@ static void test_sim_round_trip_carries_binder_and_identity(void **state)
     assert_true(evidence_sim.recognise(ev, len));
     assert_ptr_equal(evidence_backend_recognise(ev, len), &evidence_sim);
     assert_ptr_equal(evidence_backend_find("sim"), &evidence_sim);
-    assert_null(evidence_backend_find("snp"));
+    assert_null(evidence_backend_find("no-such-tee"));
     assert_string_equal(evidence_sim.media_type, SIM_MEDIA_TYPE);
 
     struct claims c;

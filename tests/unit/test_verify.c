@@ -453,9 +453,14 @@ static void test_unrecognised_and_unaccepted_types_fail_first(void **state)
     assert_int_equal(json_array_size(r->checks), 1);
     tether_result_free(r);
 
-    in.type = "snp";
+    in.type = "no-such-tee";
     r = run(g_pol, &in, -1);
     assert_failed(r, "evidence.type", "evidence_unrecognised");
+    tether_result_free(r);
+
+    in.type = "snp"; /* a known type the policy does not accept */
+    r = run(g_pol, &in, -1);
+    assert_failed(r, "evidence.type", "tee_not_accepted");
     tether_result_free(r);
 
     in.type = "sim"; /* forced type: the backend's strict parser decides */
