@@ -9,7 +9,7 @@ BUILD   ?= build
 CC      ?= cc
 SAN     ?=
 V       ?=
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 6
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
 CFLAGS  ?= -O2 -g
@@ -87,7 +87,18 @@ $(BUILD)/tests/test_%: tests/integ/test_%.c $(TEST_LIB_OBJ) $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TEST $@";)$(CC) $(ALL_CFLAGS) -DTETHER_TEST_HOOKS -Itests $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(TESTLIB_OBJ) $(LIBS) -lcmocka -lpthread
 
-test-build: all $(UNIT_BIN) $(INTEG_BIN)
+# Test-only stand-ins for an SEV-SNP guest's configfs-tsm (tests/cli/snp_e2e.sh): the fake
+# "kernel" and its LD_PRELOAD shim. Never linked into libtether or the tether CLI.
+TESTTOOL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+TESTTOOL_BIN := $(BUILD)/tests/fake_sev_guest $(BUILD)/tests/fake_tsm_preload.so
+$(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< -lcrypto
+$(BUILD)/tests/fake_tsm_preload.so: tests/tools/fake_tsm_preload.c
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+test-build: all $(UNIT_BIN) $(INTEG_BIN) $(TESTTOOL_BIN)
 
 # Exported symbols of the production library: tether_ only, and no test hook.
 check-symbols: $(BUILD)/libtether.so $(BUILD)/libtether.a
@@ -105,17 +116,22 @@ demo: deps
 	@sh scripts/demo.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench_connect
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_connect $(BUILD)/bench_snp
 	@sh scripts/bench.sh $(BUILD)
 
 # libFuzzer harnesses: each links the library sources compiled by clang with the fuzzer.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+FUZZ_COMMON := -std=c11 -g -O1 -MMD -MP -fno-sanitize-recover=undefined \
 	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Isrc -DTETHER_BUILDING_LIBRARY
+# The library is compiled once with coverage and sanitizers; each harness links against it.
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 fuzz: $(FUZZ_BIN)
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  FUZZ $@";)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	$(if $(V),,@echo "  CC [fuzz] $<";)$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  FUZZ $@";)$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 fuzz-smoke: fuzz
 	@sh scripts/fuzz-smoke.sh $(BUILD) $(FUZZ_SECONDS)
@@ -126,4 +142,7 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/bench_connect: bench/bench_connect.c $(BUILD)/libtether.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread
+
+$(BUILD)/bench_snp: bench/bench_snp.c $(BUILD)/libtether.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread

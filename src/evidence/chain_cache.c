@@ -5,6 +5,7 @@
 #include "evidence/chain_cache.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ struct chain_entry {
     size_t len;
     X509 *cert;
     time_t not_before, not_after; /* intersection over the verified chain */
+    STACK_OF(X509) *chain;        /* the verified chain, leaf first */
+    struct chain_cache_info info;
 };
 
 struct chain_cache {
@@ -39,6 +42,7 @@ static void entry_clear(struct chain_entry *e)
 {
     free(e->der);
     X509_free(e->cert);
+    sk_X509_pop_free(e->chain, X509_free);
     memset(e, 0, sizeof *e);
 }
 
@@ -54,15 +58,35 @@ void chain_cache_free(struct chain_cache *c)
 
 X509 *chain_cache_lookup(struct chain_cache *c, const uint8_t *der, size_t len, time_t at)
 {
-    if (!c || !der || len == 0)
+    return chain_cache_lookup_ex(c, der, len, NULL, at, 0, NULL, NULL);
+}
+
+X509 *chain_cache_lookup_ex(struct chain_cache *c, const uint8_t *der, size_t len,
+                            const X509 *cert, time_t at, int tag, struct chain_cache_info *info,
+                            STACK_OF(X509) **chain)
+{
+    if (chain)
+        *chain = NULL;
+    if (!c || (der ? len == 0 : !cert))
         return NULL;
     X509 *hit = NULL;
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++) {
         struct chain_entry *e = &c->e[i];
-        if (e->cert && e->len == len && memcmp(e->der, der, len) == 0 && at >= e->not_before &&
-            at <= e->not_after && X509_up_ref(e->cert)) {
+        bool same = der ? e->cert && e->len == len && memcmp(e->der, der, len) == 0
+                        : e->cert == cert;
+        if (same && (tag < 0 || e->info.tag == tag) && at >= e->not_before &&
+            at <= e->not_after) {
+            STACK_OF(X509) *ch = chain && e->chain ? X509_chain_up_ref(e->chain) : NULL;
+            if ((chain && e->chain && !ch) || !X509_up_ref(e->cert)) {
+                sk_X509_pop_free(ch, X509_free);
+                break;
+            }
             hit = e->cert;
+            if (info)
+                *info = e->info;
+            if (chain)
+                *chain = ch;
             break;
         }
     }
@@ -70,14 +94,17 @@ X509 *chain_cache_lookup(struct chain_cache *c, const uint8_t *der, size_t len, 
     return hit;
 }
 
-
 void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509 *cert,
                      X509_STORE_CTX *verified)
 {
-    if (!c || !der || len == 0 || !cert || !verified)
-        return;
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(verified);
-    if (!chain || sk_X509_num(chain) < 1)
+    if (verified)
+        chain_cache_add_ex(c, der, len, cert, X509_STORE_CTX_get0_chain(verified), NULL);
+}
+
+void chain_cache_add_ex(struct chain_cache *c, const uint8_t *der, size_t len, X509 *cert,
+                        STACK_OF(X509) *chain, const struct chain_cache_info *info)
+{
+    if (!c || !der || len == 0 || !cert || !chain || sk_X509_num(chain) < 1)
         return;
     time_t lo = 0, hi = (time_t)INT64_MAX;
     for (int i = 0; i < sk_X509_num(chain); i++) {
@@ -91,8 +118,10 @@ void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509
             hi = na;
     }
     uint8_t *copy = malloc(len);
-    if (!copy || !X509_up_ref(cert)) {
+    STACK_OF(X509) *ch = X509_chain_up_ref(chain);
+    if (!copy || !ch || !X509_up_ref(cert)) {
         free(copy);
+        sk_X509_pop_free(ch, X509_free);
         return;
     }
     memcpy(copy, der, len);
@@ -101,6 +130,8 @@ void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509
     c->next = (c->next + 1) % CHAIN_CACHE_SLOTS;
     entry_clear(e);
     *e = (struct chain_entry){.der = copy, .len = len, .cert = cert, .not_before = lo,
-                              .not_after = hi};
+                              .not_after = hi, .chain = ch};
+    if (info)
+        e->info = *info;
     pthread_mutex_unlock(&c->lock);
 }

@@ -25,4 +25,21 @@ X509 *chain_cache_lookup(struct chain_cache *c, const uint8_t *der, size_t len, 
 void chain_cache_add(struct chain_cache *c, const uint8_t *der, size_t len, X509 *cert,
                      X509_STORE_CTX *verified);
 
+/* For backends whose chain depends on more than the certificate (snp: key type and
+ * generation): a tag that is part of the key, a value and a note kept with the entry, and the
+ * verified chain (leaf first). chain_cache_lookup and chain_cache_add use tag 0. */
+struct chain_cache_info {
+    int tag;        /* part of the key; -1 on lookup: any tag */
+    int value;
+    char note[160];
+};
+/* Like chain_cache_lookup; der NULL: the entry whose certificate is cert itself (a pointer
+ * from an earlier lookup: the entry holds a reference, so the same object means the same
+ * DER). info and chain (up-referenced, pop_free it) may be NULL. */
+X509 *chain_cache_lookup_ex(struct chain_cache *c, const uint8_t *der, size_t len,
+                            const X509 *cert, time_t at, int tag, struct chain_cache_info *info,
+                            STACK_OF(X509) **chain);
+void chain_cache_add_ex(struct chain_cache *c, const uint8_t *der, size_t len, X509 *cert,
+                        STACK_OF(X509) *verified_chain, const struct chain_cache_info *info);
+
 #endif

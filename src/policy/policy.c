@@ -418,6 +418,11 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
     json_t *v = json_object_get(obj, "trust_anchors");
     if (v && parse_anchors(v, "accept.snp.trust_anchors", base_dir, tee, err, errlen) != 0)
         return -1;
+    /* snp always has anchors (the built-in AMD ARKs), so always a chain cache. */
+    if (!tee->cache && !(tee->cache = chain_cache_new())) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
     struct {
         const char *key;
         size_t len;

@@ -55,6 +55,7 @@ TETHER_API struct tether_result *tether_verify(struct tether_config *cfg,
         return NULL;
     }
     (void)verify_evidence(config_policy(cfg), &in, r);
-    (void)result_json(r); /* serialise once: the caller only reads it */
+    /* The JSON report is serialised on the first tether_result_json (tether.h), not here: a
+     * caller that only reads the verdict does not pay for it. */
     return r;
 }

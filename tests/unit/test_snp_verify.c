@@ -622,6 +622,57 @@ static void test_expired_at(void **state)
     policy_free(p);
 }
 
+/* The warm chain cache (evidence/chain_cache.h): a second verification of the same VCEK under
+ * the same policy takes the cached chain and gives the same verdict, marked "(cached)"; a
+ * supplied CRL always means a full verification; a time outside the chain's validity window,
+ * or a chain whose intermediate is not offered this time, misses. */
+static void test_chain_cache(void **state)
+{
+    (void)state;
+    struct rspec s = default_spec();
+    uint8_t rep[SNP_REPORT_LEN];
+    build_report(&s, H.vcek_key, rep);
+    struct policy *p = make_policy(true, NULL);
+    struct outcome o = run_full(rep, sizeof rep, p, VCEK_COLL, 0);
+    expect_pass(&o);
+    assert_null(strstr(o.json, "(cached)"));
+    o = run_full(rep, sizeof rep, p, VCEK_COLL, 0);
+    expect_pass(&o);
+    assert_non_null(strstr(o.json, "verified earlier for this policy (cached)"));
+    /* Identical check outputs apart from that detail: same anchor named. */
+    assert_non_null(strstr(o.json, "anchored at policy anchor"));
+    /* With a CRL revoking the VCEK: fails, even after the cached pass. */
+    o = run_full(rep, sizeof rep, p,
+                 (const char *const[]){H.vcek_path, H.ask_path, H.crl_path, NULL}, 0);
+    expect_fail(&o, "evidence.revocation", "evidence_cert_revoked");
+    assert_null(strstr(o.json, "(cached)"));
+    /* ... and the cache still holds the good chain for verifications without CRLs. */
+    o = run_full(rep, sizeof rep, p, VCEK_COLL, 0);
+    expect_pass(&o);
+    assert_non_null(strstr(o.json, "(cached)"));
+    /* Outside the window: a miss, and the full verification fails. */
+    o = run_full(rep, sizeof rep, p, VCEK_COLL, time(NULL) + 8 * YEAR);
+    expect_fail(&o, "evidence.chain", "evidence_cert_expired");
+    o = run_full(rep, sizeof rep, p, VCEK_COLL, time(NULL) - 2 * DAY);
+    expect_fail(&o, "evidence.chain", "evidence_cert_expired");
+    /* The ASK was untrusted material of the cached chain: without it, no cached pass. */
+    o = run_full(rep, sizeof rep, p, (const char *const[]){H.vcek_path, NULL}, 0);
+    expect_fail(&o, "evidence.chain", "evidence_chain_untrusted");
+    /* A tampered report still fails on the signature with the cached chain. */
+    rep[0x90] ^= 1;
+    o = run_full(rep, sizeof rep, p, VCEK_COLL, 0);
+    expect_fail(&o, "evidence.signature", "evidence_signature_invalid");
+    assert_non_null(strstr(o.json, "(cached)"));
+    /* Another policy entry has its own cache. */
+    struct policy *p2 = make_policy(true, NULL);
+    rep[0x90] ^= 1;
+    o = run_full(rep, sizeof rep, p2, VCEK_COLL, 0);
+    expect_pass(&o);
+    assert_null(strstr(o.json, "(cached)"));
+    policy_free(p2);
+    policy_free(p);
+}
+
 static void test_turin_fmc_and_8_byte_chip_id(void **state)
 {
     (void)state;
@@ -868,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_vlek_passes),
         cmocka_unit_test(test_revoked_and_bad_crl),
         cmocka_unit_test(test_expired_at),
+        cmocka_unit_test(test_chain_cache),
         cmocka_unit_test(test_turin_fmc_and_8_byte_chip_id),
         cmocka_unit_test(test_container_with_cert_table),
         cmocka_unit_test(test_malformed),
