@@ -69,13 +69,17 @@ static const char usage[] =
     "  --binder      expected report_data (64 bytes hex) or binding (32/48 bytes hex)\n"
     "  --at          time of verification, e.g. 2025-06-01T00:00:00Z (default: now)\n"
     "  --type        force the evidence type (sim, snp)\n"
-    "  --collateral  certificates and CRLs (DER or PEM; files or folders), e.g. an SNP VCEK\n";
+    "  --collateral  certificates and CRLs (DER or PEM; files or folders), e.g. an SNP VCEK;\n"
+    "                a folder is also searched as an offline bundle (docs/collateral.md)\n"
+    "  --kds-cache DIR  fetch a missing SNP VCEK from AMD KDS into DIR (network opt-in;\n"
+    "                TETHER_KDS_URL names a mirror)\n";
 
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"evidence", required_argument, 0, 'e'}, {"policy", required_argument, 0, 'p'},
         {"collateral", required_argument, 0, 'c'}, {"binder", required_argument, 0, 'b'},
+        {"kds-cache", required_argument, 0, 'k'},
         {"at", required_argument, 0, 'a'},       {"type", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},           {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -90,6 +94,14 @@ int cmd_verify(int argc, char **argv)
         case 'e': evidence = optarg; break;
         case 'p': policy = optarg; break;
         case 'c': if (ncoll == 32) cli_die_usage(usage); collateral[ncoll++] = optarg; break;
+        case 'k': {
+            /* The library reads "kds:DIR" in the collateral list as the KDS opt-in. */
+            static char kds[4200];
+            if (ncoll == 32 || snprintf(kds, sizeof kds, "kds:%s", optarg) >= (int)sizeof kds)
+                cli_die_usage(usage);
+            collateral[ncoll++] = kds;
+            break;
+        }
         case 'b': binder = optarg; break;
         case 'a': at = optarg; break;
         case 't': type = optarg; break;

@@ -18,6 +18,7 @@
  * report whose KEY_INFO signing-key type differs from the certificate's type; look at the
  * policy's measurements or the expected binder.
  */
+#include "collateral/collateral.h"
 #include "evidence/snp/snp_verify.h"
 
 #include <dirent.h>
@@ -40,6 +41,8 @@
 #include "policy/result.h"
 #include "util/util.h"
 #include "util/x509util.h"
+
+#define KDS_PREFIX "kds:" /* collateral entry: fetch missing VCEKs from AMD KDS into this cache */
 
 #define COLLATERAL_FILE_MAX (1024u * 1024u)
 #define COLLATERAL_MAX_FILES 64
@@ -310,6 +313,8 @@ static int load_collateral(const char *const *paths, struct collateral *c, char 
     }
     for (size_t i = 0; paths && paths[i]; i++) {
         struct stat st;
+        if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0)
+            continue; /* a KDS cache, used only when a VCEK is missing */
         if (stat(paths[i], &st) != 0) {
             snprintf(why, whylen, "cannot open %.200s: %s", paths[i], strerror(errno));
             return -1;
@@ -589,6 +594,65 @@ static const char *chain_code(int err)
     default:
         return "evidence_chain_untrusted";
     }
+}
+
+/* ---- a VCEK the evidence did not carry: offline bundles, then AMD KDS (opt-in) ----
+ * Collateral entries that are folders are also tried as bundles (docs/collateral.md layout);
+ * an entry "kds:CACHE_DIR" enables fetching from AMD KDS (or the mirror in TETHER_KDS_URL)
+ * into that cache. A found certificate is only a candidate: the chain decides. */
+static X509 *vcek_from(const struct collateral_config *cc, const struct snp_report *rep,
+                       enum snp_generation gen, struct collateral *coll, char *why,
+                       size_t whylen)
+{
+    enum snp_generation gens[3] = {SNP_GEN_MILAN, SNP_GEN_GENOA, SNP_GEN_TURIN};
+    size_t ngens = 3;
+    if (gen != SNP_GEN_UNKNOWN) { /* v2 reports do not say: try each generation */
+        gens[0] = gen;
+        ngens = 1;
+    }
+    for (size_t g = 0; g < ngens; g++) {
+        struct snp_tcb tcb = snp_tcb_decode(rep->reported_tcb_raw, gens[g]);
+        size_t idlen = gens[g] == SNP_GEN_TURIN ? 8 : sizeof rep->chip_id;
+        uint8_t *der = NULL;
+        size_t len = 0;
+        if (collateral_snp_vcek(cc, gens[g], rep->chip_id, idlen, &tcb, &der, &len, why,
+                                whylen) != COLLATERAL_OK)
+            continue;
+        X509 *x = decode_cert(der, len, coll);
+        free(der);
+        if (x && sk_X509_push(coll->leaves, x))
+            return x;
+        X509_free(x);
+    }
+    return NULL;
+}
+
+static X509 *lookup_vcek(const char *const *paths, const struct snp_report *rep,
+                         enum snp_generation gen, struct collateral *coll, char *why,
+                         size_t whylen)
+{
+    const char *cache = NULL;
+    for (size_t i = 0; paths && paths[i]; i++) {
+        struct stat st;
+        if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0) {
+            cache = paths[i] + strlen(KDS_PREFIX);
+        } else if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            struct collateral_config cc = {.bundle_dir = paths[i]};
+            X509 *x = vcek_from(&cc, rep, gen, coll, why, whylen);
+            if (x)
+                return x;
+        }
+    }
+    if (!cache)
+        return NULL;
+    const char *mirror = getenv("TETHER_KDS_URL");
+    struct collateral_config cc = {
+        .cache_dir = cache,
+        .kds_base_url = mirror && mirror[0] ? mirror : COLLATERAL_KDS_URL,
+        .timeout_ms = 10000,
+        .max_retries = 2,
+    };
+    return vcek_from(&cc, rep, gen, coll, why, whylen);
 }
 
 /* ---- revocation: CRLs from the collateral ---- */
@@ -985,11 +1049,20 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
                                        "anchors), RSASSA-PSS";
     bool sig_ok = false; /* the report signature verified with cert's key in pick_cert */
     cert = pick_cert(cands, &rep, &sig_ok);
+    char lwhy[300] = "";
+    if (!cert && want == SNP_KEY_VCEK && !ct_is_zero(rep.chip_id, sizeof rep.chip_id)) {
+        X509 *found = lookup_vcek(collateral, &rep, gen, &coll, lwhy, sizeof lwhy);
+        if (found && sk_X509_push(cands, found))
+            cert = pick_cert(cands, &rep, &sig_ok);
+    }
     if (!cert) {
+        char detail[600];
+        snprintf(detail, sizeof detail,
+                 "no VCEK or VLEK certificate: give it with --collateral (DER or PEM, or a "
+                 "bundle folder), or let tether fetch it from AMD KDS with --kds-cache DIR%s%s",
+                 lwhy[0] ? "; lookup: " : "", lwhy);
         result_check(r, "evidence.chain", CHECK_FAIL, "snp_signing_cert_missing",
-                     chain_expected, NULL,
-                     "no VCEK or VLEK certificate: give it with --collateral (DER or PEM; AMD "
-                     "KDS serves VCEKs by CHIP_ID and REPORTED_TCB)");
+                     chain_expected, NULL, detail);
         goto done;
     }
     /* A certificate with malformed AMD extensions: the chain decides first (a tampered
