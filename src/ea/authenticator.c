@@ -24,6 +24,7 @@
 
 #include "ea/ea.h"
 #include "util/der.h"
+#include "util/x509util.h"
 #include "util/util.h"
 
 #define HS_HEADER_LEN 4 /* msg_type u8 || length u24 */
@@ -64,26 +65,14 @@ static bool sigalg_offered(const struct ea_request *req, uint16_t alg)
     return false;
 }
 
-static bool ec_curve_is(EVP_PKEY *k, int nid)
-{
-    char name[64];
-    size_t len = 0;
-    if (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_group_name(k, name, sizeof name, &len) != 1)
-        return false;
-    int got = OBJ_sn2nid(name);
-    if (got == NID_undef)
-        got = EC_curve_nist2nid(name);
-    return got == nid;
-}
-
 /* RFC 8446 4.2.3: each scheme names the key type (and for ECDSA the curve) it signs with. */
 static bool sigalg_fits_key(uint16_t alg, EVP_PKEY *k)
 {
     switch (alg) {
     case EA_SIG_ECDSA_P256_SHA256:
-        return ec_curve_is(k, NID_X9_62_prime256v1);
+        return ec_key_is_curve(k, NID_X9_62_prime256v1);
     case EA_SIG_ECDSA_P384_SHA384:
-        return ec_curve_is(k, NID_secp384r1);
+        return ec_key_is_curve(k, NID_secp384r1);
     case EA_SIG_ED25519:
         return EVP_PKEY_is_a(k, "ED25519");
     case EA_SIG_RSA_PSS_RSAE_SHA256: /* rsaEncryption keys only ("rsae"); no weak moduli */

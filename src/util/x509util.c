@@ -96,3 +96,15 @@ int x509_time(const ASN1_TIME *t, time_t *out)
     *out = timegm(&tm);
     return 0;
 }
+
+bool ec_key_is_curve(EVP_PKEY *k, int nid)
+{
+    char name[64];
+    size_t len = 0;
+    if (!k || !EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_group_name(k, name, sizeof name, &len) != 1)
+        return false;
+    int got = OBJ_sn2nid(name);
+    if (got == NID_undef)
+        got = EC_curve_nist2nid(name);
+    return got == nid;
+}

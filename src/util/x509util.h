@@ -6,6 +6,7 @@
 #ifndef TETHER_UTIL_X509UTIL_H
 #define TETHER_UTIL_X509UTIL_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -20,6 +21,9 @@ X509 *x509_new_self_issued(EVP_PKEY *key, const char *cn, long lifetime_s);
 
 /* One-line RFC 2253 form of a name; caller frees. NULL on failure. */
 char *x509_name_string(const X509_NAME *n);
+
+/* True if k is an EC key on the named curve nid (NID_X9_62_prime256v1, NID_secp384r1). */
+bool ec_key_is_curve(EVP_PKEY *k, int nid);
 
 /* An ASN1_TIME as Unix time. 0 or -1. */
 int x509_time(const ASN1_TIME *t, time_t *out);

@@ -37,6 +37,7 @@
 #include <openssl/pem.h>
 
 #include "util/bytes.h"
+#include "util/x509util.h"
 #include "util/util.h"
 
 static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
@@ -298,17 +299,6 @@ out:
     return rc;
 }
 
-static bool is_p256(EVP_PKEY *k)
-{
-    char group[64] = "";
-    size_t glen = 0;
-    if (!k || !EVP_PKEY_is_a(k, "EC") ||
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &glen) != 1)
-        return false;
-    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
-}
-
 /* A P-256 public key from raw x || y (SEC1 uncompressed with the 0x04 prefix added). */
 static EVP_PKEY *p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
 {
@@ -416,7 +406,7 @@ int dcap_quote_verify_qe_sig(const struct dcap_quote *q, EVP_PKEY *pck_pub)
 {
     if (!parsed(q) || !pck_pub)
         return DCAP_SIG_ERR_ARGS;
-    if (!is_p256(pck_pub))
+    if (!ec_key_is_curve(pck_pub, NID_X9_62_prime256v1))
         return DCAP_SIG_ERR_PCK_CHAIN;
     return ecdsa_p256_verify(pck_pub, q->qe_report_sig, q->qe_report_raw, DCAP_SGX_REPORT_LEN) == 0
                ? DCAP_SIG_OK

@@ -169,18 +169,6 @@ static void fill_claims(const struct sim_evidence *se, struct claims *c)
         json_object_set_new(c->extra, "sim_format_version", json_integer(SIM_VERSION));
 }
 
-static bool key_is_p256(EVP_PKEY *pk)
-{
-    char group[64] = "";
-    size_t glen = 0;
-    if (!pk || !EVP_PKEY_is_a(pk, "EC"))
-        return false;
-    if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &glen) != 1)
-        return false;
-    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
-}
-
 static int check_chain(X509 *ak, const struct sim_evidence *se,
                        const struct evidence_anchors *anchors, time_t at,
                        struct tether_result *r, const char *subject, const char *issuer)
@@ -230,7 +218,7 @@ static int check_signature(X509 *ak, const struct sim_evidence *se, struct tethe
 {
     const char *expected = "ECDSA P-256 SHA-256 signature by the AK over the 216-byte body";
     EVP_PKEY *pk = X509_get0_pubkey(ak);
-    if (!key_is_p256(pk)) {
+    if (!ec_key_is_curve(pk, NID_X9_62_prime256v1)) {
         ERR_clear_error();
         result_check(r, "evidence.signature", CHECK_FAIL, "evidence_signature_invalid", expected,
                      "AK key is not an EC P-256 key", NULL);

@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 
 #include "util/bytes.h"
+#include "util/x509util.h"
 #include "util/util.h"
 
 #define OFF_RESERVED_AFTER_KEYINFO 0x04C
@@ -263,23 +264,12 @@ struct snp_tcb snp_tcb_decode(uint64_t raw, enum snp_generation g)
     return t;
 }
 
-static bool is_p384(EVP_PKEY *k)
-{
-    char group[64] = "";
-    size_t glen = 0;
-    if (!k || !EVP_PKEY_is_a(k, "EC") ||
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &glen) != 1)
-        return false;
-    return strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0;
-}
-
 int snp_report_verify_signature(const struct snp_report *r, EVP_PKEY *vcek_pub)
 {
     if (!r || !r->signed_region || !vcek_pub)
         return -1;
     if (r->signature_algo != SNP_SIG_ALGO_ECDSA_P384_SHA384 ||
-        snp_report_signing_key(r) == SNP_KEY_NONE || !is_p384(vcek_pub))
+        snp_report_signing_key(r) == SNP_KEY_NONE || !ec_key_is_curve(vcek_pub, NID_secp384r1))
         return -1;
     int rc = -1;
     uint8_t *der = NULL;
