@@ -408,10 +408,15 @@ static void scan_buf(struct scan_ctx *c, const uint8_t *p, size_t n, unsigned de
     add_blob(c, p, n);
     if (depth > PROBE_SCAN_MAX_DEPTH || n == 0 || c->over)
         return;
-    /* Validate before walking, so that each buffer is walked at most once per level. */
-    if (der_valid(c, p, n, depth)) {
+    /* Validate before walking, so that each buffer is walked at most once per reading. A
+     * buffer can be well-formed as both DER and CBOR: an RA-TLS extension (CBOR tag over an
+     * array) whose bytes, by chance of its keys and signatures, also parse as DER TLVs. Walk
+     * every reading that is valid, or the CBOR tag that names the evidence is missed. */
+    bool der = der_valid(c, p, n, depth);
+    bool cbor = cbor_valid(c, p, n, depth);
+    if (der)
         der_walk(c, p, n, depth);
-    } else if (cbor_valid(c, p, n, depth)) {
+    if (cbor) {
         struct bytes_reader r;
         reader_init(&r, p, n);
         (void)cbor_item(c, &r, depth, true);

@@ -48,7 +48,8 @@ t_ok() {
         echo "not ok $T_N - $2"
         T_FAILED=$((T_FAILED + 1))
         if [ -s "$T_TMP/why" ]; then
-            sed -e 's/^/# /' "$T_TMP/why" | head -n 40
+            # Also on stderr: prove shows stderr without -v, so a CI log says why.
+            sed -e 's/^/# /' "$T_TMP/why" | head -n 40 | tee /dev/stderr
         fi
     fi
     : >"$T_TMP/why"

@@ -39,7 +39,7 @@ check() {
     if [ $HAVE_PY -eq 1 ]; then
         json_check "$1" "$2"
         ok=$?
-        # On failure, show the probe's report (this test has failed once under load in CI).
+        # On failure, show the probe's report.
         [ $ok -ne 0 ] && t_diag_file "$1"
         t_ok $ok "$3"
     else
