@@ -91,6 +91,13 @@ $(BUILD)/tests/test_%: tests/integ/test_%.c $(TEST_LIB_OBJ) $(TESTLIB_OBJ)
 # "kernel" and its LD_PRELOAD shim. Never linked into libtether or the tether CLI.
 TESTTOOL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 TESTTOOL_BIN := $(BUILD)/tests/fake_sev_guest $(BUILD)/tests/fake_tsm_preload.so
+TESTTOOL_BIN += $(BUILD)/tests/fake_tdx_guest
+# The TDX fake (tests/cli/tdx_e2e.sh) checks every quote it serves with the library's own DCAP
+# parser and signature checks: it links those few objects directly.
+FAKE_TDX_OBJ := $(addprefix $(BUILD)/obj/src/,evidence/dcap/dcap_quote.o util/bytes.o util/util.o util/x509util.o)
+$(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TDX_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(FAKE_TDX_OBJ) -lcrypto
 $(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< -lcrypto
@@ -116,7 +123,7 @@ demo: deps
 	@sh scripts/demo.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench_connect $(BUILD)/bench_snp
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_connect $(BUILD)/bench_snp $(BUILD)/bench_dcap
 	@sh scripts/bench.sh $(BUILD)
 
 # libFuzzer harnesses: each links the library sources compiled by clang with the fuzzer.
@@ -145,4 +152,7 @@ $(BUILD)/bench_connect: bench/bench_connect.c $(BUILD)/libtether.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread
 
 $(BUILD)/bench_snp: bench/bench_snp.c $(BUILD)/libtether.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread
+
+$(BUILD)/bench_dcap: bench/bench_dcap.c $(BUILD)/libtether.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtether.a $(LIBS) -lpthread

@@ -18,3 +18,12 @@ if [ -f "$V/milan_v2_report.bin" ] && [ -f "$V/milan_vcek.der" ]; then
 else
     echo "skip: no SNP vectors at $V (set TETHER_VECTORS)"
 fi
+T=${TETHER_VECTORS:-../shared/vectors}/tdx/phala-dcap-qvl
+echo "== TDX quote verification with warm collateral vs two OpenSSL P-256 verifies ($N-op runs, median of 5)"
+if [ -f "$T/emr_v4_quote.bin" ] && [ -f "$T/emr_v4_quote_collateral.json" ]; then
+    # The bundled collateral is stale today: verify at a time inside its window.
+    "$B/bench_dcap" "$T/emr_v4_quote.bin" "$T/emr_v4_quote_collateral.json" 2025-06-20T00:00:00Z "$N" |
+        tee "$D/tdx.json"
+else
+    echo "skip: no TDX vectors at $T (set TETHER_VECTORS)"
+fi

@@ -68,18 +68,20 @@ static const char usage[] =
     "  --policy      appraise against this policy (else appraisal is reported as skipped)\n"
     "  --binder      expected report_data (64 bytes hex) or binding (32/48 bytes hex)\n"
     "  --at          time of verification, e.g. 2025-06-01T00:00:00Z (default: now)\n"
-    "  --type        force the evidence type (sim, snp)\n"
+    "  --type        force the evidence type (sim, snp, tdx, sgx)\n"
     "  --collateral  certificates and CRLs (DER or PEM; files or folders), e.g. an SNP VCEK;\n"
     "                a folder is also searched as an offline bundle (docs/collateral.md)\n"
     "  --kds-cache DIR  fetch a missing SNP VCEK from AMD KDS into DIR (network opt-in;\n"
-    "                TETHER_KDS_URL names a mirror)\n";
+    "                TETHER_KDS_URL names a mirror)\n"
+    "  --pcs-cache DIR  fetch missing TDX/SGX collateral (TCB Info, QE Identity, CRLs) from\n"
+    "                Intel PCS into DIR (network opt-in; TETHER_PCS_URL names a mirror)\n";
 
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"evidence", required_argument, 0, 'e'}, {"policy", required_argument, 0, 'p'},
         {"collateral", required_argument, 0, 'c'}, {"binder", required_argument, 0, 'b'},
-        {"kds-cache", required_argument, 0, 'k'},
+        {"kds-cache", required_argument, 0, 'k'}, {"pcs-cache", required_argument, 0, 'P'},
         {"at", required_argument, 0, 'a'},       {"type", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},           {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -100,6 +102,14 @@ int cmd_verify(int argc, char **argv)
             if (ncoll == 32 || snprintf(kds, sizeof kds, "kds:%s", optarg) >= (int)sizeof kds)
                 cli_die_usage(usage);
             collateral[ncoll++] = kds;
+            break;
+        }
+        case 'P': {
+            /* ... and "pcs:DIR" as the Intel PCS opt-in. */
+            static char pcs[4200];
+            if (ncoll == 32 || snprintf(pcs, sizeof pcs, "pcs:%s", optarg) >= (int)sizeof pcs)
+                cli_die_usage(usage);
+            collateral[ncoll++] = pcs;
             break;
         }
         case 'b': binder = optarg; break;

@@ -40,12 +40,15 @@ struct attester_handle {
 };
 
 /* Open "type:arg" (e.g. "sim:/var/lib/tether/sim"), or a bare "type" for a backend whose
- * argument is optional (e.g. "snp"). */
+ * argument is optional (e.g. "snp", "tdx"). */
 int attester_open(const char *spec, struct attester_handle *h, char *err, size_t errlen);
 void attester_close(struct attester_handle *h);
 
 extern const struct attester_backend attester_sim;
 /* AMD SEV-SNP guest: "snp" or "snp:CONFIGFS_TSM_REPORT_DIR" (src/attester/snp/snp_attester.c). */
 extern const struct attester_backend attester_snp;
+/* Intel TDX guest: "tdx" or "tdx:CONFIGFS_TSM_REPORT_DIR", configfs-tsm only; the evidence
+ * is the DCAP quote (src/attester/tdx/tdx_attester.c). */
+extern const struct attester_backend attester_tdx;
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * kds.c - AMD KDS URLs and the bounded libcurl GET (research evidence.md A1; anchors.md 6.2:
- * KDS allows about one VCEK per 10 s per IP and answers HTTP 429 beyond that).
+ * KDS allows about one VCEK per 10 s per IP and answers HTTP 429 beyond that). The same GET,
+ * with selected response headers captured, serves Intel PCS (pcs.c).
  * Must never: send plain http to a non-loopback host, follow a redirect, buffer more than the
  * caller's bound, retry more than max_retries times, wait longer than the documented caps, or
  * send a request while a previous Retry-After for the same base URL is still running.
@@ -172,6 +173,11 @@ struct body {
 
 struct hdrs {
     long retry_after; /* seconds, -1 if absent or not delta-seconds */
+    struct kds_http_header *want;
+    size_t nwant;
+    const char *bad;  /* a captured header that was repeated or too long (name) */
+    int too_long;
+    int nomem;
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -199,11 +205,32 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static void hdrs_reset(struct hdrs *h)
+{
+    h->retry_after = -1;
+    h->bad = NULL;
+    h->too_long = 0;
+    for (size_t i = 0; i < h->nwant; i++) {
+        free(h->want[i].value);
+        h->want[i].value = NULL;
+        h->want[i].len = 0;
+    }
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct hdrs *h = ud;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        hdrs_reset(h); /* a new response (after 1xx): only the final one's headers count */
+        return n;
+    }
     if (n > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
         size_t i = sizeof name - 1;
         while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
@@ -215,12 +242,51 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
             i++;
             digits++;
         }
-        while (i < n && (ptr[i] == ' ' || ptr[i] == '\t' || ptr[i] == '\r' || ptr[i] == '\n'))
+        while (i < n && is_blank(ptr[i]))
             i++;
         /* delta-seconds only; an HTTP-date (or anything else) falls back to exponential back-off */
         h->retry_after = (digits > 0 && digits < 9 && i == n) ? v : -1;
+        return n;
+    }
+    for (size_t k = 0; k < h->nwant; k++) {
+        struct kds_http_header *w = &h->want[k];
+        size_t nl = strlen(w->name);
+        if (n <= nl || ptr[nl] != ':' || strncasecmp(ptr, w->name, nl) != 0)
+            continue;
+        if (w->value) { /* the same field twice: ambiguous, refuse */
+            h->bad = w->name;
+            return 0;
+        }
+        size_t a = nl + 1, e = n;
+        while (a < e && is_blank(ptr[a]))
+            a++;
+        while (e > a && is_blank(ptr[e - 1]))
+            e--;
+        if (e - a > w->max) {
+            h->bad = w->name;
+            h->too_long = 1;
+            return 0;
+        }
+        w->value = malloc(e - a + 1);
+        if (!w->value) {
+            h->nomem = 1;
+            return 0;
+        }
+        memcpy(w->value, ptr + a, e - a);
+        w->value[e - a] = '\0';
+        w->len = e - a;
+        return n;
     }
     return n;
+}
+
+void kds_http_headers_free(struct kds_http_header *h, size_t n)
+{
+    for (size_t i = 0; h && i < n; i++) {
+        free(h[i].value);
+        h[i].value = NULL;
+        h[i].len = 0;
+    }
 }
 
 static void sleep_ms(unsigned ms)
@@ -237,29 +303,50 @@ static void curl_init_once(void)
     curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
-/* After a rate-limit failure: no request to this base before not_before (monotonic ms). */
+/* After a rate-limit failure: no request to this base before not_before (monotonic ms). KDS and
+ * PCS fetches are serialised by different mutexes, so this memory has a lock of its own. */
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static char rl_base[256];
 static int64_t rl_not_before;
 
 static void rate_limit_note(const char *base, int64_t until)
 {
+    pthread_mutex_lock(&rl_lock);
     snprintf(rl_base, sizeof rl_base, "%s", base);
     rl_not_before = until;
+    pthread_mutex_unlock(&rl_lock);
 }
 
-int kds_http_get(const struct collateral_config *c, const char *base, const char *url, size_t max,
-                 uint8_t **out, size_t *outlen, char *err, size_t errlen)
+/* Milliseconds still to wait before base may be asked again (0 = go ahead). */
+static int64_t rate_limit_left(const char *base, int64_t now)
+{
+    pthread_mutex_lock(&rl_lock);
+    int64_t left = rl_not_before > now && strcmp(rl_base, base) == 0 ? rl_not_before - now : 0;
+    pthread_mutex_unlock(&rl_lock);
+    return left;
+}
+
+int kds_http_fetch(const struct kds_http_request *r, uint8_t **out, size_t *outlen, char *err,
+                   size_t errlen)
 {
     *out = NULL;
     *outlen = 0;
+    for (size_t i = 0; r->headers && i < r->nheaders; i++) {
+        r->headers[i].value = NULL;
+        r->headers[i].len = 0;
+    }
+    const char *svc = r->service ? r->service : "HTTP server";
+    const char *hint = r->hint ? r->hint : "";
+    const char *base = r->base, *url = r->url;
+    size_t max = r->max;
     int rc = collateral_url_allowed(base, err, errlen);
     if (rc != COLLATERAL_OK)
         return rc;
     int64_t now = now_ms();
-    if (rl_not_before > now && strcmp(rl_base, base) == 0) {
-        errbuf_set(err, errlen, "AMD KDS rate limit: not retrying %s for another %lld s (HTTP 429/503 "
-                   "earlier); use an offline bundle or a cache", url,
-                   (long long)((rl_not_before - now + 999) / 1000));
+    int64_t left = rate_limit_left(base, now);
+    if (left > 0) {
+        errbuf_set(err, errlen, "%s rate limit: not retrying %s for another %lld s (HTTP 429/503 "
+                   "earlier); use an offline bundle or a cache", svc, url, (long long)((left + 999) / 1000));
         return COLLATERAL_RATE_LIMITED;
     }
     pthread_once(&curl_once, curl_init_once);
@@ -268,7 +355,7 @@ int kds_http_get(const struct collateral_config *c, const char *base, const char
         return COLLATERAL_NETWORK;
     }
     int loopback_http = is_loopback_http(base);
-    unsigned timeout = c->timeout_ms ? c->timeout_ms : 10000;
+    unsigned timeout = r->timeout_ms ? r->timeout_ms : 10000;
     unsigned backoff = COLLATERAL_BACKOFF_BASE_MS;
 
     for (unsigned attempt = 0;; attempt++) {
@@ -278,7 +365,7 @@ int kds_http_get(const struct collateral_config *c, const char *base, const char
             return COLLATERAL_NETWORK;
         }
         struct body b = { .max = max };
-        struct hdrs hd = { .retry_after = -1 };
+        struct hdrs hd = { .retry_after = -1, .want = r->headers, .nwant = r->headers ? r->nheaders : 0 };
         char cerr[CURL_ERROR_SIZE] = "";
         curl_easy_setopt(h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -310,18 +397,32 @@ int kds_http_get(const struct collateral_config *c, const char *base, const char
 
         if (cc == CURLE_FILESIZE_EXCEEDED || b.oversized) {
             free(b.buf);
-            errbuf_set(err, errlen, "KDS response from %s is larger than %zu bytes; refused", url, max);
+            hdrs_reset(&hd);
+            errbuf_set(err, errlen, "%s response from %s is larger than %zu bytes; refused", svc, url, max);
+            return COLLATERAL_NETWORK;
+        }
+        if (hd.bad || hd.nomem) {
+            free(b.buf);
+            if (hd.nomem)
+                errbuf_set(err, errlen, "%s response from %s: out of memory for a header", svc, url);
+            else if (hd.too_long)
+                errbuf_set(err, errlen, "%s response from %s: header %s is too long; refused", svc, url, hd.bad);
+            else
+                errbuf_set(err, errlen, "%s response from %s: header %s appears twice; refused", svc, url, hd.bad);
+            hdrs_reset(&hd);
             return COLLATERAL_NETWORK;
         }
         if (cc != CURLE_OK) {
             free(b.buf);
-            errbuf_set(err, errlen, "KDS request %s failed: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+            hdrs_reset(&hd);
+            errbuf_set(err, errlen, "%s request %s failed: %s", svc, url, cerr[0] ? cerr : curl_easy_strerror(cc));
             return COLLATERAL_NETWORK;
         }
         if (status == 200) {
             if (b.len == 0) {
                 free(b.buf);
-                errbuf_set(err, errlen, "KDS returned an empty body for %s", url);
+                hdrs_reset(&hd);
+                errbuf_set(err, errlen, "%s returned an empty body for %s", svc, url);
                 return COLLATERAL_NETWORK;
             }
             *out = b.buf;
@@ -329,38 +430,51 @@ int kds_http_get(const struct collateral_config *c, const char *base, const char
             return COLLATERAL_OK;
         }
         free(b.buf);
+        long retry_after = hd.retry_after;
+        hdrs_reset(&hd);
         if (status == 404) {
-            errbuf_set(err, errlen, "AMD KDS has no such object (HTTP 404): %s", url);
+            errbuf_set(err, errlen, "%s has no such object (HTTP 404): %s", svc, url);
             return COLLATERAL_NOT_FOUND;
         }
         if (status != 429 && status != 503) {
-            errbuf_set(err, errlen, "AMD KDS answered HTTP %ld for %s", status, url);
+            errbuf_set(err, errlen, "%s answered HTTP %ld for %s", svc, status, url);
             return COLLATERAL_NETWORK;
         }
         /* Rate limited or unavailable: back off. */
         unsigned wait;
-        if (hd.retry_after >= 0) {
-            if (hd.retry_after > (long)COLLATERAL_RETRY_AFTER_CAP_S) {
-                rate_limit_note(base, now_ms() + (int64_t)hd.retry_after * 1000);
-                errbuf_set(err, errlen, "AMD KDS rate limit (HTTP %ld) for %s: Retry-After %ld s exceeds "
-                           "the %u s cap; not waiting (use an offline bundle or a cache)", status, url,
-                           hd.retry_after, COLLATERAL_RETRY_AFTER_CAP_S);
+        if (retry_after >= 0) {
+            if (retry_after > (long)COLLATERAL_RETRY_AFTER_CAP_S) {
+                rate_limit_note(base, now_ms() + (int64_t)retry_after * 1000);
+                errbuf_set(err, errlen, "%s rate limit (HTTP %ld) for %s: Retry-After %ld s exceeds "
+                           "the %u s cap; not waiting (use an offline bundle or a cache)", svc, status, url,
+                           retry_after, COLLATERAL_RETRY_AFTER_CAP_S);
                 return COLLATERAL_RATE_LIMITED;
             }
-            wait = (unsigned)hd.retry_after * 1000u;
+            wait = (unsigned)retry_after * 1000u;
             if (wait < COLLATERAL_BACKOFF_BASE_MS) /* Retry-After: 0 still is no licence to hammer */
                 wait = COLLATERAL_BACKOFF_BASE_MS;
         } else {
             wait = backoff;
             backoff = backoff >= COLLATERAL_BACKOFF_CAP_MS / 2 ? COLLATERAL_BACKOFF_CAP_MS : backoff * 2;
         }
-        if (attempt >= c->max_retries) {
+        if (attempt >= r->max_retries) {
             rate_limit_note(base, now_ms() + wait);
-            errbuf_set(err, errlen, "AMD KDS rate limit (HTTP %ld) for %s: gave up after %u retr%s; KDS "
-                       "allows about one VCEK per 10 s per IP (use an offline bundle or a cache)", status,
-                       url, attempt, attempt == 1 ? "y" : "ies");
+            errbuf_set(err, errlen, "%s rate limit (HTTP %ld) for %s: gave up after %u retr%s%s", svc, status,
+                       url, attempt, attempt == 1 ? "y" : "ies", hint);
             return COLLATERAL_RATE_LIMITED;
         }
         sleep_ms(wait);
     }
+}
+
+int kds_http_get(const struct collateral_config *c, const char *base, const char *url, size_t max,
+                 uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+    struct kds_http_request r = {
+        .service = "AMD KDS",
+        .hint = "; KDS allows about one VCEK per 10 s per IP (use an offline bundle or a cache)",
+        .base = base, .url = url, .max = max,
+        .timeout_ms = c->timeout_ms, .max_retries = c->max_retries,
+    };
+    return kds_http_fetch(&r, out, outlen, err, errlen);
 }

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence/dcap/dcap_verify.h"
 #include "evidence/sim/sim.h"
 #include "evidence/snp/snp_verify.h"
 #include "util/util.h"
 
-const struct evidence_backend *const evidence_backends[] = {&evidence_sim, &evidence_snp, NULL};
+const struct evidence_backend *const evidence_backends[] = {&evidence_sim, &evidence_snp,
+                                                            &evidence_tdx, &evidence_sgx, NULL};
 
 const struct evidence_backend *evidence_backend_find(const char *name)
 {

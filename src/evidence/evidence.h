@@ -51,6 +51,8 @@ struct evidence_anchors {
     X509_STORE *store;   /* may be NULL: no anchor configured for this type */
     const char *origin;  /* where the anchors came from, for messages ("policy", "built-in") */
     struct chain_cache *cache; /* verified attestation-key certificates, may be NULL */
+    const void *collateral_set; /* collateral preloaded by the policy for this type, or NULL
+                                   (dcap: struct dcap_collateral_set) */
 };
 
 struct evidence_backend {

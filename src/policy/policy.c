@@ -24,7 +24,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "evidence/dcap/dcap_verify.h"
 #include "evidence/snp/snp_verify.h"
+#include "policy/policy_internal.h"
 #include "util/util.h"
 
 #define POLICY_MAX_BYTES (1024u * 1024u)
@@ -34,8 +36,8 @@
 
 /* ---- error helpers ---- */
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+void pol_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void pol_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || errlen == 0)
         return;
@@ -45,7 +47,7 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *json_type_name(const json_t *v)
+const char *pol_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -67,7 +69,7 @@ static const char *json_type_name(const json_t *v)
 }
 
 /* Every key of obj must be in allowed (NULL-terminated). */
-static int check_keys(json_t *obj, const char *path, const char *const *allowed, char *err,
+int pol_check_keys(json_t *obj, const char *path, const char *const *allowed, char *err,
                       size_t errlen)
 {
     const char *key;
@@ -83,23 +85,23 @@ static int check_keys(json_t *obj, const char *path, const char *const *allowed,
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "", allowed[i]);
             }
-            errf(err, errlen, "%s: unknown key \"%.64s\" (allowed: %s)", path, key, list);
+            pol_errf(err, errlen, "%s: unknown key \"%.64s\" (allowed: %s)", path, key, list);
             return -1;
         }
     }
     return 0;
 }
 
-static int parse_uint(json_t *v, const char *path, long long max, uint64_t *out, char *err,
+int pol_parse_uint(json_t *v, const char *path, long long max, uint64_t *out, char *err,
                       size_t errlen)
 {
     if (!json_is_integer(v)) {
-        errf(err, errlen, "%s: must be an integer, not %s", path, json_type_name(v));
+        pol_errf(err, errlen, "%s: must be an integer, not %s", path, pol_json_type_name(v));
         return -1;
     }
     json_int_t n = json_integer_value(v);
     if (n < 0 || n > max) {
-        errf(err, errlen, "%s: %lld is out of range (0..%lld)", path, (long long)n, max);
+        pol_errf(err, errlen, "%s: %lld is out of range (0..%lld)", path, (long long)n, max);
         return -1;
     }
     *out = (uint64_t)n;
@@ -107,46 +109,46 @@ static int parse_uint(json_t *v, const char *path, long long max, uint64_t *out,
 }
 
 /* A non-empty array of hex strings, each exactly exact_len bytes (or 1..64 when 0). */
-static int parse_hex_list(json_t *arr, const char *path, size_t exact_len,
+int pol_parse_hex_list(json_t *arr, const char *path, size_t exact_len,
                           struct policy_value **out, size_t *n_out, char *err, size_t errlen)
 {
     *out = NULL;
     *n_out = 0;
     if (!json_is_array(arr)) {
-        errf(err, errlen, "%s: must be an array of hex strings, not %s", path,
-             json_type_name(arr));
+        pol_errf(err, errlen, "%s: must be an array of hex strings, not %s", path,
+             pol_json_type_name(arr));
         return -1;
     }
     size_t n = json_array_size(arr);
     if (n == 0) {
-        errf(err, errlen, "%s: must not be empty (omit the key instead, where it is optional)",
+        pol_errf(err, errlen, "%s: must not be empty (omit the key instead, where it is optional)",
              path);
         return -1;
     }
     if (n > POLICY_MAX_VALUES) {
-        errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
+        pol_errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
         return -1;
     }
     struct policy_value *vals = calloc(n, sizeof *vals);
     if (!vals) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(arr, i);
         if (!json_is_string(s)) {
-            errf(err, errlen, "%s[%zu]: must be a hex string, not %s", path, i, json_type_name(s));
+            pol_errf(err, errlen, "%s[%zu]: must be a hex string, not %s", path, i, pol_json_type_name(s));
             goto bad;
         }
         const char *h = json_string_value(s);
         if (hex_decode(h, vals[i].bytes, sizeof vals[i].bytes, &vals[i].len) != 0 ||
             vals[i].len == 0) {
-            errf(err, errlen, "%s[%zu]: \"%.40s%s\" is not a hex string of 1..64 bytes", path, i,
+            pol_errf(err, errlen, "%s[%zu]: \"%.40s%s\" is not a hex string of 1..64 bytes", path, i,
                  h, strlen(h) > 40 ? "..." : "");
             goto bad;
         }
         if (exact_len && vals[i].len != exact_len) {
-            errf(err, errlen, "%s[%zu]: must be exactly %zu bytes (%zu hex digits), got %zu bytes",
+            pol_errf(err, errlen, "%s[%zu]: must be exactly %zu bytes (%zu hex digits), got %zu bytes",
                  path, i, exact_len, 2 * exact_len, vals[i].len);
             goto bad;
         }
@@ -164,13 +166,13 @@ static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool al
                      int *count, const char *what, char *err, size_t errlen)
 {
     if (len > INT_MAX) {
-        errf(err, errlen, "%s: too large", what);
+        pol_errf(err, errlen, "%s: too large", what);
         return -1;
     }
     int added = 0;
     BIO *bio = BIO_new_mem_buf(data, (int)len);
     if (!bio) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     ERR_clear_error();
@@ -184,7 +186,7 @@ static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool al
             if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
                 BIO_free(bio);
                 ERR_clear_error();
-                errf(err, errlen, "%s: cannot add certificate to the trust store", what);
+                pol_errf(err, errlen, "%s: cannot add certificate to the trust store", what);
                 return -1;
             }
         }
@@ -192,7 +194,7 @@ static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool al
         added++;
         if (*count + added > POLICY_MAX_VALUES) {
             BIO_free(bio);
-            errf(err, errlen, "%s: too many trust-anchor certificates (at most %d)", what,
+            pol_errf(err, errlen, "%s: too many trust-anchor certificates (at most %d)", what,
                  POLICY_MAX_VALUES);
             return -1;
         }
@@ -203,7 +205,7 @@ static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool al
     BIO_free(bio);
     ERR_clear_error();
     if (added > 0 && !clean_end) {
-        errf(err, errlen, "%s: malformed PEM certificate", what);
+        pol_errf(err, errlen, "%s: malformed PEM certificate", what);
         return -1;
     }
     if (added == 0 && allow_der) {
@@ -221,7 +223,7 @@ static int add_certs(X509_STORE *store, const uint8_t *data, size_t len, bool al
         }
     }
     if (added == 0) {
-        errf(err, errlen, "%s: no certificate found (PEM%s expected)", what,
+        pol_errf(err, errlen, "%s: no certificate found (PEM%s expected)", what,
              allow_der ? " or DER" : "");
         return -1;
     }
@@ -235,41 +237,41 @@ static int load_anchor(X509_STORE *store, const char *s, const char *base_dir, c
     if (strncmp(s, "-----BEGIN", 10) == 0)
         return add_certs(store, (const uint8_t *)s, strlen(s), false, count, path, err, errlen);
     if (s[0] == '\0') {
-        errf(err, errlen, "%s: empty file name", path);
+        pol_errf(err, errlen, "%s: empty file name", path);
         return -1;
     }
     char file[PATH_MAX];
     if (s[0] == '/') {
         if (snprintf(file, sizeof file, "%s", s) >= (int)sizeof file) {
-            errf(err, errlen, "%s: file name too long", path);
+            pol_errf(err, errlen, "%s: file name too long", path);
             return -1;
         }
     } else {
         if (!base_dir || !base_dir[0]) {
-            errf(err, errlen,
+            pol_errf(err, errlen,
                  "%s: relative trust-anchor path \"%.200s\" needs a base directory (load the "
                  "policy from a file, give a base directory, or use an absolute path)",
                  path, s);
             return -1;
         }
         if (snprintf(file, sizeof file, "%s/%s", base_dir, s) >= (int)sizeof file) {
-            errf(err, errlen, "%s: file name too long", path);
+            pol_errf(err, errlen, "%s: file name too long", path);
             return -1;
         }
     }
     struct stat st;
     if (stat(file, &st) != 0) {
-        errf(err, errlen, "%s: cannot open trust anchor %.300s: %s", path, file, strerror(errno));
+        pol_errf(err, errlen, "%s: cannot open trust anchor %.300s: %s", path, file, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        errf(err, errlen, "%s: trust anchor %.300s is not a regular file", path, file);
+        pol_errf(err, errlen, "%s: trust anchor %.300s is not a regular file", path, file);
         return -1;
     }
     uint8_t *data = NULL;
     size_t len = 0;
     if (file_read(file, ANCHOR_FILE_MAX, &data, &len) != 0) {
-        errf(err, errlen, "%s: cannot read trust anchor %.300s: %s", path, file, strerror(errno));
+        pol_errf(err, errlen, "%s: cannot read trust anchor %.300s: %s", path, file, strerror(errno));
         return -1;
     }
     char what[PATH_MAX + 64];
@@ -279,27 +281,27 @@ static int load_anchor(X509_STORE *store, const char *s, const char *base_dir, c
     return rc;
 }
 
-static int parse_anchors(json_t *arr, const char *path, const char *base_dir,
+int pol_parse_anchors(json_t *arr, const char *path, const char *base_dir,
                          struct policy_tee *tee, char *err, size_t errlen)
 {
     if (!json_is_array(arr)) {
-        errf(err, errlen, "%s: must be an array of file names or PEM certificates, not %s", path,
-             json_type_name(arr));
+        pol_errf(err, errlen, "%s: must be an array of file names or PEM certificates, not %s", path,
+             pol_json_type_name(arr));
         return -1;
     }
     size_t n = json_array_size(arr);
     if (n == 0) {
-        errf(err, errlen, "%s: must not be empty (omit the key to configure no anchor)", path);
+        pol_errf(err, errlen, "%s: must not be empty (omit the key to configure no anchor)", path);
         return -1;
     }
     if (n > POLICY_MAX_VALUES) {
-        errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
+        pol_errf(err, errlen, "%s: too many values (%zu, at most %d)", path, n, POLICY_MAX_VALUES);
         return -1;
     }
     tee->anchors = X509_STORE_new();
     tee->cache = chain_cache_new();
     if (!tee->anchors || !tee->cache) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -307,8 +309,8 @@ static int parse_anchors(json_t *arr, const char *path, const char *base_dir,
         char ipath[128];
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
         if (!json_is_string(s)) {
-            errf(err, errlen, "%s: must be a file name or a PEM certificate, not %s", ipath,
-                 json_type_name(s));
+            pol_errf(err, errlen, "%s: must be a file name or a PEM certificate, not %s", ipath,
+                 pol_json_type_name(s));
             return -1;
         }
         if (load_anchor(tee->anchors, json_string_value(s), base_dir, ipath, &tee->n_anchors, err,
@@ -324,23 +326,23 @@ static int parse_sim(json_t *obj, const char *base_dir, struct policy_tee *tee, 
                      size_t errlen)
 {
     static const char *const keys[] = {"trust_anchors", "measurements", "min_tcb", NULL};
-    if (check_keys(obj, "accept.sim", keys, err, errlen) != 0)
+    if (pol_check_keys(obj, "accept.sim", keys, err, errlen) != 0)
         return -1;
     json_t *m = json_object_get(obj, "measurements");
     if (!m) {
-        errf(err, errlen, "accept.sim: \"measurements\" is required (the allowed 48-byte "
+        pol_errf(err, errlen, "accept.sim: \"measurements\" is required (the allowed 48-byte "
                           "measurements, in hex)");
         return -1;
     }
-    if (parse_hex_list(m, "accept.sim.measurements", 48, &tee->measurements,
+    if (pol_parse_hex_list(m, "accept.sim.measurements", 48, &tee->measurements,
                        &tee->n_measurements, err, errlen) != 0)
         return -1;
     json_t *a = json_object_get(obj, "trust_anchors");
-    if (a && parse_anchors(a, "accept.sim.trust_anchors", base_dir, tee, err, errlen) != 0)
+    if (a && pol_parse_anchors(a, "accept.sim.trust_anchors", base_dir, tee, err, errlen) != 0)
         return -1;
     json_t *t = json_object_get(obj, "min_tcb");
     if (t) {
-        if (parse_uint(t, "accept.sim.min_tcb", 0xffffffffLL, &tee->min_tcb, err, errlen) != 0)
+        if (pol_parse_uint(t, "accept.sim.min_tcb", 0xffffffffLL, &tee->min_tcb, err, errlen) != 0)
             return -1;
         tee->has_min_tcb = true;
     }
@@ -379,10 +381,10 @@ static void policy_snp_free(struct policy_snp *sp)
     free(sp);
 }
 
-static int parse_bool(json_t *v, const char *path, bool *out, char *err, size_t errlen)
+int pol_parse_bool(json_t *v, const char *path, bool *out, char *err, size_t errlen)
 {
     if (!json_is_boolean(v)) {
-        errf(err, errlen, "%s: must be true or false, not %s", path, json_type_name(v));
+        pol_errf(err, errlen, "%s: must be true or false, not %s", path, pol_json_type_name(v));
         return -1;
     }
     *out = json_is_true(v);
@@ -397,30 +399,30 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
                                        "allow_migration_agent", "allow_smt",
                                        "require_single_socket", "vmpl", "max_vmpl", "min_tcb",
                                        "min_firmware", NULL};
-    if (check_keys(obj, "accept.snp", keys, err, errlen) != 0)
+    if (pol_check_keys(obj, "accept.snp", keys, err, errlen) != 0)
         return -1;
     struct policy_snp *sp = calloc(1, sizeof *sp);
     if (!sp) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     tee->snp = sp;
     sp->allow_smt = true;
     json_t *m = json_object_get(obj, "measurements");
     if (!m) {
-        errf(err, errlen, "accept.snp: \"measurements\" is required (the allowed 48-byte "
+        pol_errf(err, errlen, "accept.snp: \"measurements\" is required (the allowed 48-byte "
                           "launch measurements, in hex)");
         return -1;
     }
-    if (parse_hex_list(m, "accept.snp.measurements", 48, &tee->measurements,
+    if (pol_parse_hex_list(m, "accept.snp.measurements", 48, &tee->measurements,
                        &tee->n_measurements, err, errlen) != 0)
         return -1;
     json_t *v = json_object_get(obj, "trust_anchors");
-    if (v && parse_anchors(v, "accept.snp.trust_anchors", base_dir, tee, err, errlen) != 0)
+    if (v && pol_parse_anchors(v, "accept.snp.trust_anchors", base_dir, tee, err, errlen) != 0)
         return -1;
     /* snp always has anchors (the built-in AMD ARKs), so always a chain cache. */
     if (!tee->cache && !(tee->cache = chain_cache_new())) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     struct {
@@ -437,18 +439,18 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
         v = json_object_get(obj, lists[i].key);
         char path[64];
         snprintf(path, sizeof path, "accept.snp.%s", lists[i].key);
-        if (v && parse_hex_list(v, path, lists[i].len, lists[i].vals, lists[i].n, err,
+        if (v && pol_parse_hex_list(v, path, lists[i].len, lists[i].vals, lists[i].n, err,
                                 errlen) != 0)
             return -1;
     }
     v = json_object_get(obj, "chip_ids");
     if (v) {
-        if (parse_hex_list(v, "accept.snp.chip_ids", 0, &sp->chip_ids, &sp->n_chip_ids, err,
+        if (pol_parse_hex_list(v, "accept.snp.chip_ids", 0, &sp->chip_ids, &sp->n_chip_ids, err,
                            errlen) != 0)
             return -1;
         for (size_t i = 0; i < sp->n_chip_ids; i++)
             if (sp->chip_ids[i].len != 64 && sp->chip_ids[i].len != 8) {
-                errf(err, errlen, "accept.snp.chip_ids[%zu]: must be 64 bytes (8 on Turin), "
+                pol_errf(err, errlen, "accept.snp.chip_ids[%zu]: must be 64 bytes (8 on Turin), "
                                   "got %zu bytes", i, sp->chip_ids[i].len);
                 return -1;
             }
@@ -465,34 +467,34 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
         v = json_object_get(obj, bools[i].key);
         char path[64];
         snprintf(path, sizeof path, "accept.snp.%s", bools[i].key);
-        if (v && parse_bool(v, path, bools[i].out, err, errlen) != 0)
+        if (v && pol_parse_bool(v, path, bools[i].out, err, errlen) != 0)
             return -1;
     }
     json_t *vm = json_object_get(obj, "vmpl"), *mx = json_object_get(obj, "max_vmpl");
     if (vm && mx) {
-        errf(err, errlen, "accept.snp: give \"vmpl\" (exact) or \"max_vmpl\", not both");
+        pol_errf(err, errlen, "accept.snp: give \"vmpl\" (exact) or \"max_vmpl\", not both");
         return -1;
     }
     if (vm) {
-        if (parse_uint(vm, "accept.snp.vmpl", 3, &sp->vmpl, err, errlen) != 0)
+        if (pol_parse_uint(vm, "accept.snp.vmpl", 3, &sp->vmpl, err, errlen) != 0)
             return -1;
         sp->has_vmpl = true;
     }
-    if (mx && parse_uint(mx, "accept.snp.max_vmpl", 3, &sp->max_vmpl, err, errlen) != 0)
+    if (mx && pol_parse_uint(mx, "accept.snp.max_vmpl", 3, &sp->max_vmpl, err, errlen) != 0)
         return -1;
     v = json_object_get(obj, "min_tcb");
     if (v) {
         if (!json_is_object(v)) {
-            errf(err, errlen, "accept.snp.min_tcb: must be an object with bootloader, tee, snp, "
-                              "microcode and/or fmc, not %s", json_type_name(v));
+            pol_errf(err, errlen, "accept.snp.min_tcb: must be an object with bootloader, tee, snp, "
+                              "microcode and/or fmc, not %s", pol_json_type_name(v));
             return -1;
         }
         static const char *const tkeys[] = {"bootloader", "tee", "snp", "microcode", "fmc",
                                             NULL};
-        if (check_keys(v, "accept.snp.min_tcb", tkeys, err, errlen) != 0)
+        if (pol_check_keys(v, "accept.snp.min_tcb", tkeys, err, errlen) != 0)
             return -1;
         if (json_object_size(v) == 0) {
-            errf(err, errlen, "accept.snp.min_tcb: must name at least one component");
+            pol_errf(err, errlen, "accept.snp.min_tcb: must name at least one component");
             return -1;
         }
         for (int i = 0; i < SNP_TCB_N; i++) {
@@ -501,7 +503,7 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
             snprintf(path, sizeof path, "accept.snp.min_tcb.%s", snp_tcb_names[i]);
             uint64_t x = 0;
             if (c) {
-                if (parse_uint(c, path, 255, &x, err, errlen) != 0)
+                if (pol_parse_uint(c, path, 255, &x, err, errlen) != 0)
                     return -1;
                 sp->has_min[i] = true;
                 sp->min[i] = (uint8_t)x;
@@ -515,7 +517,7 @@ static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, 
         int used = 0, n = fs ? sscanf(fs, "%3u.%3u%n.%3u%n", &a, &b, &used, &c, &used) : 0;
         if (!fs || n < 2 || fs[used] != '\0' || a > 255 || b > 255 || c > 255 ||
             strspn(fs, "0123456789.") != strlen(fs)) {
-            errf(err, errlen, "accept.snp.min_firmware: must be a string \"MAJOR.MINOR\" or "
+            pol_errf(err, errlen, "accept.snp.min_firmware: must be a string \"MAJOR.MINOR\" or "
                               "\"MAJOR.MINOR.BUILD\" (each 0..255), e.g. \"1.55.29\"");
             return -1;
         }
@@ -536,6 +538,8 @@ struct tee_parser {
 static const struct tee_parser tee_parsers[] = {
     {"sim", parse_sim},
     {"snp", parse_snp},
+    {"tdx", pol_parse_tdx},
+    {"sgx", pol_parse_sgx},
 };
 #define N_TEE_PARSERS (sizeof tee_parsers / sizeof tee_parsers[0])
 
@@ -550,6 +554,7 @@ void policy_free(struct policy *p)
         chain_cache_free(p->tees[i].cache);
         free(p->tees[i].measurements);
         policy_snp_free(p->tees[i].snp);
+        pol_dcap_free(&p->tees[i]);
     }
     free(p->tees);
     free(p->platform_ids);
@@ -561,18 +566,18 @@ static int parse_accept(json_t *acc, const char *base_dir, struct policy *p, cha
                         size_t errlen)
 {
     if (!json_is_object(acc)) {
-        errf(err, errlen, "accept: must be an object keyed by TEE type, not %s",
-             json_type_name(acc));
+        pol_errf(err, errlen, "accept: must be an object keyed by TEE type, not %s",
+             pol_json_type_name(acc));
         return -1;
     }
     size_t n = json_object_size(acc);
     if (n == 0) {
-        errf(err, errlen, "accept: must name at least one TEE type");
+        pol_errf(err, errlen, "accept: must name at least one TEE type");
         return -1;
     }
     p->tees = calloc(n, sizeof *p->tees);
     if (!p->tees) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return -1;
     }
     const char *key;
@@ -589,11 +594,11 @@ static int parse_accept(json_t *acc, const char *base_dir, struct policy *p, cha
                 snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
                          tee_parsers[i].name);
             }
-            errf(err, errlen, "accept: unknown TEE type \"%.64s\" (known: %s)", key, list);
+            pol_errf(err, errlen, "accept: unknown TEE type \"%.64s\" (known: %s)", key, list);
             return -1;
         }
         if (!json_is_object(v)) {
-            errf(err, errlen, "accept.%s: must be an object, not %s", key, json_type_name(v));
+            pol_errf(err, errlen, "accept.%s: must be an object, not %s", key, pol_json_type_name(v));
             return -1;
         }
         struct policy_tee *t = &p->tees[p->n_tees++];
@@ -607,59 +612,59 @@ static int parse_accept(json_t *acc, const char *base_dir, struct policy *p, cha
 struct policy *policy_parse(const char *json, size_t len, const char *base_dir, char *err,
                             size_t errlen)
 {
-    errf(err, errlen, "invalid policy");
+    pol_errf(err, errlen, "invalid policy");
     if (!json) {
-        errf(err, errlen, "no policy text");
+        pol_errf(err, errlen, "no policy text");
         return NULL;
     }
     if (len > POLICY_MAX_BYTES) {
-        errf(err, errlen, "policy larger than 1 MiB");
+        pol_errf(err, errlen, "policy larger than 1 MiB");
         return NULL;
     }
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         if (jerr.line > 0)
-            errf(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+            pol_errf(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
         else
-            errf(err, errlen, "%s", jerr.text);
+            pol_errf(err, errlen, "%s", jerr.text);
         return NULL;
     }
     struct policy *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(root);
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         return NULL;
     }
     p->max_evidence_age = 300;
     static const char *const keys[] = {"tether_policy", "accept", "platform_ids", "allow_debug",
                                        "max_evidence_age_seconds", NULL};
     if (!json_is_object(root)) {
-        errf(err, errlen, "the policy must be a JSON object, not %s", json_type_name(root));
+        pol_errf(err, errlen, "the policy must be a JSON object, not %s", pol_json_type_name(root));
         goto bad;
     }
-    if (check_keys(root, "policy", keys, err, errlen) != 0)
+    if (pol_check_keys(root, "policy", keys, err, errlen) != 0)
         goto bad;
     json_t *v = json_object_get(root, "tether_policy");
     if (!v) {
-        errf(err, errlen, "\"tether_policy\": 1 is required (policy format version)");
+        pol_errf(err, errlen, "\"tether_policy\": 1 is required (policy format version)");
         goto bad;
     }
     if (!json_is_integer(v) || json_integer_value(v) != 1) {
-        errf(err, errlen, "tether_policy: unsupported policy version (only the integer 1 is "
+        pol_errf(err, errlen, "tether_policy: unsupported policy version (only the integer 1 is "
                           "known)");
         goto bad;
     }
     v = json_object_get(root, "accept");
     if (!v) {
-        errf(err, errlen, "\"accept\" is required (the accepted TEE types and their settings)");
+        pol_errf(err, errlen, "\"accept\" is required (the accepted TEE types and their settings)");
         goto bad;
     }
     if (parse_accept(v, base_dir, p, err, errlen) != 0)
         goto bad;
     v = json_object_get(root, "platform_ids");
     if (v) {
-        if (parse_hex_list(v, "platform_ids", 0, &p->platform_ids, &p->n_platform_ids, err,
+        if (pol_parse_hex_list(v, "platform_ids", 0, &p->platform_ids, &p->n_platform_ids, err,
                            errlen) != 0)
             goto bad;
         p->has_platform_ids = true;
@@ -667,7 +672,7 @@ struct policy *policy_parse(const char *json, size_t len, const char *base_dir, 
     v = json_object_get(root, "allow_debug");
     if (v) {
         if (!json_is_boolean(v)) {
-            errf(err, errlen, "allow_debug: must be true or false, not %s", json_type_name(v));
+            pol_errf(err, errlen, "allow_debug: must be true or false, not %s", pol_json_type_name(v));
             goto bad;
         }
         p->allow_debug = json_is_true(v);
@@ -675,13 +680,13 @@ struct policy *policy_parse(const char *json, size_t len, const char *base_dir, 
     v = json_object_get(root, "max_evidence_age_seconds");
     if (v) {
         uint64_t age = 0;
-        if (parse_uint(v, "max_evidence_age_seconds", POLICY_MAX_AGE_LIMIT, &age, err, errlen) != 0)
+        if (pol_parse_uint(v, "max_evidence_age_seconds", POLICY_MAX_AGE_LIMIT, &age, err, errlen) != 0)
             goto bad;
         p->max_evidence_age = (int64_t)age;
     }
     p->source = strdup("<inline>");
     if (!p->source) {
-        errf(err, errlen, "out of memory");
+        pol_errf(err, errlen, "out of memory");
         goto bad;
     }
     json_decref(root);
@@ -698,16 +703,16 @@ bad:
 struct policy *policy_load_file(const char *path, char *err, size_t errlen)
 {
     if (!path || !path[0]) {
-        errf(err, errlen, "no policy file name");
+        pol_errf(err, errlen, "no policy file name");
         return NULL;
     }
     uint8_t *data = NULL;
     size_t len = 0;
     if (file_read(path, POLICY_MAX_BYTES, &data, &len) != 0) {
         if (errno == EFBIG)
-            errf(err, errlen, "policy file larger than 1 MiB");
+            pol_errf(err, errlen, "policy file larger than 1 MiB");
         else
-            errf(err, errlen, "cannot read: %s", strerror(errno));
+            pol_errf(err, errlen, "cannot read: %s", strerror(errno));
         return NULL;
     }
     char base[PATH_MAX];
@@ -724,7 +729,7 @@ struct policy *policy_load_file(const char *path, char *err, size_t errlen)
         char *src = strdup(path);
         if (!src) {
             policy_free(p);
-            errf(err, errlen, "out of memory");
+            pol_errf(err, errlen, "out of memory");
             return NULL;
         }
         free(p->source);
@@ -746,7 +751,7 @@ const struct policy_tee *policy_find_tee(const struct policy *p, const char *nam
 /* ---- appraisal ---- */
 
 /* "v" for one value, else "one of: v1, v2, ... (and N more)"; caller frees. */
-static char *values_string(const struct policy_value *v, size_t n)
+char *pol_values_string(const struct policy_value *v, size_t n)
 {
     enum { SHOWN = 8 };
     size_t cap = 64 + (n < SHOWN ? n : SHOWN) * (2 * 64 + 2);
@@ -764,7 +769,7 @@ static char *values_string(const struct policy_value *v, size_t n)
     return s;
 }
 
-static bool value_listed(const struct policy_value *v, size_t n, const uint8_t *x, size_t xlen)
+bool pol_value_listed(const struct policy_value *v, size_t n, const uint8_t *x, size_t xlen)
 {
     bool found = false;
     for (size_t i = 0; i < n; i++)
@@ -788,7 +793,7 @@ static int appraise_measurement(const struct policy_tee *t, const struct claims 
                                 struct tether_result *r)
 {
     const char *name = "policy.measurement";
-    char *exp = t->n_measurements ? values_string(t->measurements, t->n_measurements) : NULL;
+    char *exp = t->n_measurements ? pol_values_string(t->measurements, t->n_measurements) : NULL;
     char *act = c->measurement_len ? hex_dup(c->measurement, c->measurement_len) : NULL;
     int rc = 0;
     if (t->n_measurements == 0) {
@@ -796,7 +801,7 @@ static int appraise_measurement(const struct policy_tee *t, const struct claims 
                      "the policy lists no allowed measurement: nothing can pass");
         rc = -1;
     } else if (c->measurement_len == 0 ||
-               !value_listed(t->measurements, t->n_measurements, c->measurement,
+               !pol_value_listed(t->measurements, t->n_measurements, c->measurement,
                              c->measurement_len)) {
         result_check(r, name, CHECK_FAIL, "measurement_not_allowed", exp, act,
                      c->measurement_len ? "measurement not in the policy's allowlist"
@@ -822,7 +827,7 @@ static int appraise_platform(const struct policy *p, const struct claims *c,
                      "allowed measurement passes, so diversion to another genuine platform is "
                      "not detected");
     } else {
-        char *exp = p->n_platform_ids ? values_string(p->platform_ids, p->n_platform_ids) : NULL;
+        char *exp = p->n_platform_ids ? pol_values_string(p->platform_ids, p->n_platform_ids) : NULL;
         if (p->n_platform_ids == 0) {
             result_check(r, name, CHECK_FAIL, "platform_not_allowed", "(none)", act,
                          "the policy's platform allowlist is empty: nothing can pass");
@@ -831,7 +836,7 @@ static int appraise_platform(const struct policy *p, const struct claims *c,
             result_check(r, name, CHECK_FAIL, "platform_not_allowed", exp, NULL,
                          "the evidence carries no platform identity");
             rc = -1;
-        } else if (!value_listed(p->platform_ids, p->n_platform_ids, c->platform_id,
+        } else if (!pol_value_listed(p->platform_ids, p->n_platform_ids, c->platform_id,
                                  c->platform_id_len)) {
             result_check(r, name, CHECK_FAIL, "platform_not_allowed", exp, act,
                          "platform not in the policy's allowlist");
@@ -874,7 +879,7 @@ static int appraise_tcb(const struct policy_tee *t, const struct claims *c,
 
 /* ---- snp (docs/snp.md) ---- */
 
-static int snp_list_check(struct tether_result *r, const char *name, const char *code,
+int pol_list_check(struct tether_result *r, const char *name, const char *code,
                           const struct policy_value *v, size_t n, const uint8_t *x, size_t xlen,
                           const char *what)
 {
@@ -884,9 +889,9 @@ static int snp_list_check(struct tether_result *r, const char *name, const char 
         free(act);
         return 0;
     }
-    char *exp = values_string(v, n);
+    char *exp = pol_values_string(v, n);
     int rc = 0;
-    if (!value_listed(v, n, x, xlen)) {
+    if (!pol_value_listed(v, n, x, xlen)) {
         result_check(r, name, CHECK_FAIL, code, exp, act, "value not in the policy's list");
         rc = -1;
     } else {
@@ -1028,15 +1033,15 @@ static int appraise_snp(const struct policy_tee *t, const struct claims *c,
                       "require_single_socket") != 0)
         rc = -1;
 
-    if (snp_list_check(r, "policy.snp.host_data", "snp_host_data_not_allowed", sp->host_data,
+    if (pol_list_check(r, "policy.snp.host_data", "snp_host_data_not_allowed", sp->host_data,
                        sp->n_host_data, rep->host_data, sizeof rep->host_data,
                        "no accept.snp.host_data in the policy") != 0)
         rc = -1;
-    if (snp_list_check(r, "policy.snp.id_key_digest", "snp_id_key_not_allowed", sp->id_keys,
+    if (pol_list_check(r, "policy.snp.id_key_digest", "snp_id_key_not_allowed", sp->id_keys,
                        sp->n_id_keys, rep->id_key_digest, sizeof rep->id_key_digest,
                        "no accept.snp.id_key_digests in the policy") != 0)
         rc = -1;
-    if (snp_list_check(r, "policy.snp.author_key_digest", "snp_author_key_not_allowed",
+    if (pol_list_check(r, "policy.snp.author_key_digest", "snp_author_key_not_allowed",
                        sp->author_keys, sp->n_author_keys, rep->author_key_digest,
                        sizeof rep->author_key_digest,
                        "no accept.snp.author_key_digests in the policy") != 0)
@@ -1047,7 +1052,7 @@ static int appraise_snp(const struct policy_tee *t, const struct claims *c,
                            (ct_is_zero(rep->chip_id + 8, 56) && !ct_is_zero(rep->chip_id, 8))
                        ? 8
                        : 64;
-        if (snp_list_check(r, "policy.snp.chip_id", "snp_chip_id_not_allowed", sp->chip_ids,
+        if (pol_list_check(r, "policy.snp.chip_id", "snp_chip_id_not_allowed", sp->chip_ids,
                            sp->n_chip_ids, rep->chip_id, n,
                            "no accept.snp.chip_ids in the policy") != 0)
             rc = -1;
@@ -1140,12 +1145,16 @@ int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
     result_check(r, "policy.tee_type", CHECK_PASS, NULL, accepted, c->tee, NULL);
     /* Every check is evaluated and recorded; after the first failure the result records the
      * rest as "not reached". */
-    if (appraise_measurement(t, c, r) != 0)
+    /* An SGX policy may pin MRSIGNER and the product instead of MRENCLAVE (policy_dcap.c). */
+    if ((!t->dcap || t->n_measurements) && appraise_measurement(t, c, r) != 0)
         rc = -1;
     if (appraise_platform(p, c, r) != 0)
         rc = -1;
     if (t->snp) {
         if (appraise_snp(t, c, r) != 0)
+            rc = -1;
+    } else if (t->dcap) {
+        if (pol_appraise_dcap(t, c, r) != 0)
             rc = -1;
     } else if (appraise_tcb(t, c, r) != 0) {
         rc = -1;

@@ -22,6 +22,8 @@ struct policy_value {
 };
 
 struct policy_snp; /* the accept.snp settings (policy.c, docs/snp.md) */
+struct policy_dcap; /* the accept.tdx / accept.sgx settings (policy_dcap.c, docs/tdx.md) */
+struct dcap_collateral_set;
 
 struct policy_tee {
     char name[16];                   /* "sim", ... */
@@ -33,6 +35,8 @@ struct policy_tee {
     uint64_t min_tcb;
     bool has_min_tcb;
     struct policy_snp *snp;          /* "snp" only (owned) */
+    struct policy_dcap *dcap;        /* "tdx" and "sgx" only (owned) */
+    struct dcap_collateral_set *collateral; /* preloaded collateral ("tdx", "sgx"), owned */
 };
 
 struct policy {

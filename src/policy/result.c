@@ -83,12 +83,13 @@ void result_check(struct tether_result *r, const char *name, enum check_status s
     }
     json_t *o = json_object();
     if (o) {
-        json_object_set_new(o, "name", json_string(name));
-        json_object_set_new(o, "status", json_string(status_name(status)));
-        json_object_set_new(o, "code", str_or_null(code));
-        json_object_set_new(o, "expected", str_or_null(expected));
-        json_object_set_new(o, "actual", str_or_null(actual));
-        json_object_set_new(o, "detail", str_or_null(detail));
+        /* name, status and code are the library's own ASCII identifiers: no UTF-8 scan. */
+        json_object_set_new_nocheck(o, "name", json_string(name));
+        json_object_set_new_nocheck(o, "status", json_string_nocheck(status_name(status)));
+        json_object_set_new_nocheck(o, "code", str_or_null(code));
+        json_object_set_new_nocheck(o, "expected", str_or_null(expected));
+        json_object_set_new_nocheck(o, "actual", str_or_null(actual));
+        json_object_set_new_nocheck(o, "detail", str_or_null(detail));
         json_array_append_new(r->checks, o);
     }
     free(r->json);

@@ -217,7 +217,8 @@ int verify_evidence(const struct policy *policy, const struct verify_input *in,
     /* Step 2: authenticity, with the anchors the policy names for this type. */
     const struct policy_tee *pt = policy ? policy_find_tee(policy, be->name) : NULL;
     struct evidence_anchors anchors = {.store = pt ? pt->anchors : NULL, .origin = "policy",
-                                       .cache = pt ? pt->cache : NULL};
+                                       .cache = pt ? pt->cache : NULL,
+                                       .collateral_set = pt ? pt->collateral : NULL};
     int vrc = be->verify(ev, ev_len, &anchors, at, in->collateral, &claims, r);
     if (claims.tee[0]) {
         json_t *cj = claims_to_json(&claims);

@@ -6,15 +6,14 @@
  * certificate table (VCEK/VLEK, ASK/ASVK, ARK) when there is one.
  *
  * 1. configfs-tsm (Linux 6.7+, Documentation/ABI/testing/configfs-tsm), default root
- *    /sys/kernel/config/tsm/report: mkdir a fresh, uniquely named entry (never reuse one that
- *    exists: EEXIST is an error); `provider` must be "sev_guest"; read `generation`; write the
- *    64-byte `inblob` and `privlevel` (the entry's `privlevel_floor`, 0 when absent: the
- *    kernel refuses a level below it); read `outblob` (exactly one 1184-byte report whose
- *    REPORT_DATA must equal ours: a stale or raced report is refused); read `auxblob` if
- *    present (GHCB 56421 4.1.8.1 certificate table); re-read `generation`, which must be
- *    exactly the first value + 2 (our two writes; configfs-tsm ABI: "generation increments
- *    each time inblob or any option is written ... userspace can detect conflicts by
- *    checking generation"); rmdir the entry in every case.
+ *    /sys/kernel/config/tsm/report, through the shared sequence of src/attester/tsm.c: a
+ *    fresh, uniquely named entry (never reuse one that exists: EEXIST is an error);
+ *    `provider` must be "sev_guest"; read `generation`; write the 64-byte `inblob` and
+ *    `privlevel` (the entry's `privlevel_floor`, 0 when absent: the kernel refuses a level
+ *    below it); read `outblob` (exactly one 1184-byte report whose REPORT_DATA must equal
+ *    ours: a stale or raced report is refused); read `auxblob` if present (GHCB 56421 4.1.8.1
+ *    certificate table); re-read `generation`, which must be exactly the first value + 2 (our
+ *    two writes: another writer raced us otherwise); rmdir the entry in every case.
  * 2. Fallback only when the configfs root is absent (ENOENT/ENOTDIR on mkdir):
  *    /dev/sev-guest SNP_GET_EXT_REPORT (linux/sev-guest.h, msg_version 1), retried once with
  *    the size the host asks for when it answers SNP_GUEST_VMM_ERR_INVALID_LEN.
@@ -32,11 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include "evidence/snp/snp_certtable.h"
 #include "evidence/snp/snp_evidence.h"
@@ -44,7 +40,6 @@
 #include "util/bytes.h"
 #include "util/util.h"
 
-#define ATTR_SMALL_MAX 64u              /* provider, generation, privlevel_floor */
 #define OUTBLOB_MAX (16u * 1024u)       /* more than one report is refused anyway */
 #define AUXBLOB_MAX (1024u * 1024u)     /* the host's table; re-encoded smaller below */
 #define EXT_CERTS_INITIAL (16u * 1024u) /* kernel SEV_FW_BLOB_MAX_SIZE */
@@ -54,214 +49,10 @@
 struct attester {
     char root[PATH_MAX];
     char device[PATH_MAX];
-    struct snp_tsm_ops ops;
-};
-
-/* ---- the real primitives ---- */
-
-static int posix_make_dir(void *ctx, const char *path)
-{
-    (void)ctx;
-    return mkdir(path, 0700);
-}
-
-static int posix_remove_dir(void *ctx, const char *path)
-{
-    (void)ctx;
-    return rmdir(path);
-}
-
-static int posix_read_attr(void *ctx, const char *path, size_t max, uint8_t **out, size_t *len)
-{
-    (void)ctx;
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    /* configfs reports no useful st_size: read to EOF, at most max + 1 bytes. */
-    size_t cap = max + 1, n = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        errno = ENOMEM;
-        return -1;
-    }
-    for (;;) {
-        if (n == cap)
-            break;
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (n > max) {
-        free(buf);
-        errno = EFBIG;
-        return -1;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-static int posix_write_attr(void *ctx, const char *path, const uint8_t *data, size_t len)
-{
-    (void)ctx;
-    /* No O_CREAT: the kernel creates the attributes; we never create files. */
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = w < 0 ? errno : EIO;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    /* configfs commits binary attributes (inblob) on release: check close too. */
-    return close(fd);
-}
-
-const struct snp_tsm_ops snp_tsm_posix_ops = {
-    .make_dir = posix_make_dir,
-    .remove_dir = posix_remove_dir,
-    .read_attr = posix_read_attr,
-    .write_attr = posix_write_attr,
-    .ctx = NULL,
+    struct tsm_ops ops;
 };
 
 /* ---- helpers ---- */
-
-/* Strip one trailing newline; the value must then be non-empty printable ASCII. */
-static bool attr_text(const uint8_t *data, size_t len, char *out, size_t outlen)
-{
-    if (len && data[len - 1] == '\n')
-        len--;
-    if (len == 0 || len >= outlen)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] < 0x21 || data[i] > 0x7e)
-            return false;
-        out[i] = (char)data[i];
-    }
-    out[len] = '\0';
-    return true;
-}
-
-static bool parse_u64_dec(const char *s, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
-            return false;
-        x = x * 10 + (uint64_t)(*s - '0');
-    }
-    *v = x;
-    return true;
-}
-
-struct tsm_entry {
-    struct attester *a;
-    char dir[PATH_MAX];
-    char *err;
-    size_t errlen;
-};
-
-static int entry_path(const struct tsm_entry *e, const char *attr, char *out, size_t n)
-{
-    if (path_join(out, n, e->dir, attr) != 0) {
-        errbuf_set(e->err, e->errlen, "snp: configfs path too long");
-        return -1;
-    }
-    return 0;
-}
-
-/* Read an attribute; optional attributes that do not exist give *present = false. */
-static int entry_read(const struct tsm_entry *e, const char *attr, size_t max, uint8_t **out,
-                      size_t *len, bool *present)
-{
-    char path[PATH_MAX];
-    if (entry_path(e, attr, path, sizeof path) != 0)
-        return -1;
-    if (present)
-        *present = true;
-    if (e->a->ops.read_attr(e->a->ops.ctx, path, max, out, len) != 0) {
-        if (present && errno == ENOENT) {
-            *present = false;
-            return 0;
-        }
-        errbuf_set(e->err, e->errlen, "snp: cannot read configfs-tsm %s: %s", attr,
-                   errno == EFBIG ? "too large" : strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int entry_read_text(const struct tsm_entry *e, const char *attr, char *out, size_t n,
-                           bool *present)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (entry_read(e, attr, ATTR_SMALL_MAX, &data, &len, present) != 0)
-        return -1;
-    if (present && !*present)
-        return 0;
-    bool ok = attr_text(data, len, out, n);
-    free(data);
-    if (!ok) {
-        errbuf_set(e->err, e->errlen, "snp: configfs-tsm %s is not a plain value", attr);
-        return -1;
-    }
-    return 0;
-}
-
-static int entry_read_u64(const struct tsm_entry *e, const char *attr, uint64_t *v,
-                          bool *present)
-{
-    char text[ATTR_SMALL_MAX];
-    if (entry_read_text(e, attr, text, sizeof text, present) != 0)
-        return -1;
-    if (present && !*present)
-        return 0;
-    if (!parse_u64_dec(text, v)) {
-        errbuf_set(e->err, e->errlen, "snp: configfs-tsm %s is not a decimal number", attr);
-        return -1;
-    }
-    return 0;
-}
-
-static int entry_write(const struct tsm_entry *e, const char *attr, const uint8_t *data,
-                       size_t len)
-{
-    char path[PATH_MAX];
-    if (entry_path(e, attr, path, sizeof path) != 0)
-        return -1;
-    if (e->a->ops.write_attr(e->a->ops.ctx, path, data, len) != 0) {
-        errbuf_set(e->err, e->errlen, "snp: cannot write configfs-tsm %s: %s", attr,
-                   strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 /* Check a raw report against what we asked for; 0 if it is one well-formed report with our
  * REPORT_DATA. */
@@ -357,122 +148,50 @@ static int make_container(const uint8_t *report, const uint8_t *certs, size_t ce
     return 0;
 }
 
-/* ---- configfs-tsm ---- */
+/* ---- configfs-tsm (the shared sequence, attester/tsm.h) ---- */
 
-/* The sequence inside a freshly made entry. *report (exactly 1184 bytes, checked) and
- * *certs (compacted, possibly NULL) are the caller's on success. */
-static int tsm_sequence(const struct tsm_entry *e, const uint8_t report_data[static 64],
-                        uint8_t **report, uint8_t **certs, size_t *certs_len)
+struct outblob_check {
+    const uint8_t *report_data;
+};
+
+static int check_outblob(void *arg, const uint8_t *out, size_t len, char *err, size_t errlen)
 {
-    char *err = e->err;
-    size_t errlen = e->errlen;
-    char provider[ATTR_SMALL_MAX];
-    if (entry_read_text(e, "provider", provider, sizeof provider, NULL) != 0)
-        return -1;
-    if (strcmp(provider, "sev_guest") != 0) {
-        errbuf_set(err, errlen, "snp: configfs-tsm provider is \"%.32s\", not \"sev_guest\"",
-                   provider);
-        return -1;
-    }
-    uint64_t floor = 0;
-    bool have_floor = false;
-    if (entry_read_u64(e, "privlevel_floor", &floor, &have_floor) != 0)
-        return -1;
-    if (!have_floor)
-        floor = 0;
-    if (floor > 3) { /* sev_guest: privlevel is a VMPL, 0..3 */
-        errbuf_set(err, errlen, "snp: configfs-tsm privlevel_floor %llu is not a VMPL",
-                   (unsigned long long)floor);
-        return -1;
-    }
-    uint64_t gen0 = 0, gen1 = 0;
-    if (entry_read_u64(e, "generation", &gen0, NULL) != 0)
-        return -1;
-    if (gen0 > UINT64_MAX - 2) {
-        errbuf_set(err, errlen, "snp: configfs-tsm generation out of range");
-        return -1;
-    }
-    if (entry_write(e, "inblob", report_data, 64) != 0)
-        return -1;
-    char lvl[4];
-    snprintf(lvl, sizeof lvl, "%u\n", (unsigned)floor);
-    if (entry_write(e, "privlevel", (const uint8_t *)lvl, strlen(lvl)) != 0)
-        return -1;
-
-    uint8_t *out = NULL, *aux = NULL;
-    size_t out_len = 0, aux_len = 0;
-    bool have_aux = false;
-    int rc = -1;
-    if (entry_read(e, "outblob", OUTBLOB_MAX, &out, &out_len, NULL) != 0)
-        goto done;
-    if (check_report(out, out_len, report_data, "configfs-tsm outblob", err, errlen) != 0)
-        goto done;
-    if (entry_read(e, "auxblob", AUXBLOB_MAX, &aux, &aux_len, &have_aux) != 0)
-        goto done;
-    if (entry_read_u64(e, "generation", &gen1, NULL) != 0)
-        goto done;
-    if (gen1 != gen0 + 2) {
-        errbuf_set(err, errlen,
-                   "snp: configfs-tsm generation changed from %llu to %llu (expected %llu): "
-                   "another writer raced this report; refused",
-                   (unsigned long long)gen0, (unsigned long long)gen1,
-                   (unsigned long long)(gen0 + 2));
-        goto done;
-    }
-    if (have_aux && compact_certtable(aux, aux_len, certs, certs_len, "configfs-tsm auxblob",
-                                      err, errlen) != 0)
-        goto done;
-    *report = out;
-    out = NULL;
-    rc = 0;
-done:
-    free(out);
-    free(aux);
-    return rc;
+    const struct outblob_check *c = arg;
+    return check_report(out, len, c->report_data, "configfs-tsm outblob", err, errlen);
 }
 
-/* 1 if the root is absent (fall back), 0 on success, -1 on a definite failure. */
+/* TSM_ABSENT if the root is absent (fall back), 0 on success, -1 on a definite failure.
+ * *report (exactly 1184 bytes, checked) and *certs (compacted, possibly NULL) are the
+ * caller's on success. */
 static int tsm_report(struct attester *a, const uint8_t report_data[static 64], uint8_t **report,
                       uint8_t **certs, size_t *certs_len, char *err, size_t errlen)
 {
-    struct tsm_entry e = {.a = a, .err = err, .errlen = errlen};
-    uint8_t rnd[8];
-    char name[64], hex[17];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        errbuf_set(err, errlen, "snp: no randomness for the configfs entry name");
+    struct outblob_check check = {.report_data = report_data};
+    const struct tsm_request req = {
+        .root = a->root,
+        .tag = "snp",
+        .provider = "sev_guest",
+        .inblob = report_data,
+        .write_privlevel = true,
+        .privlevel_max = 3, /* sev_guest: privlevel is a VMPL, 0..3 */
+        .outblob_max = OUTBLOB_MAX,
+        .auxblob_max = AUXBLOB_MAX,
+        .check_outblob = check_outblob,
+        .check_arg = &check,
+    };
+    struct tsm_report r;
+    int rc = tsm_report_get(&a->ops, &req, &r, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (r.have_auxblob && compact_certtable(r.auxblob, r.auxblob_len, certs, certs_len,
+                                            "configfs-tsm auxblob", err, errlen) != 0) {
+        tsm_report_free(&r);
         return -1;
     }
-    hex_encode(rnd, sizeof rnd, hex);
-    snprintf(name, sizeof name, "tether-%ld-%s", (long)getpid(), hex);
-    if (path_join(e.dir, sizeof e.dir, a->root, name) != 0) {
-        errbuf_set(err, errlen, "snp: configfs path too long");
-        return -1;
-    }
-    if (a->ops.make_dir(a->ops.ctx, e.dir) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 1;
-        errbuf_set(err, errlen, "snp: cannot create a configfs-tsm report entry under %.300s: %s",
-                   a->root, strerror(errno));
-        return -1;
-    }
-    int rc = tsm_sequence(&e, report_data, report, certs, certs_len);
-    if (a->ops.remove_dir(a->ops.ctx, e.dir) != 0 && rc == 0) {
-        /* The report is fine, but leaving entries behind is a leak worth reporting. */
-        errbuf_set(err, errlen, "snp: cannot remove configfs-tsm entry %.300s: %s", e.dir,
-                   strerror(errno));
-        free(*report);
-        *report = NULL;
-        free(*certs);
-        *certs = NULL;
-        *certs_len = 0;
-        return -1;
-    }
-    if (rc != 0) {
-        free(*certs);
-        *certs = NULL;
-        *certs_len = 0;
-    }
-    return rc;
+    *report = r.outblob;
+    r.outblob = NULL;
+    tsm_report_free(&r);
+    return 0;
 }
 
 /* ---- /dev/sev-guest SNP_GET_EXT_REPORT (linux/sev-guest.h, copied to build without it) ---- */
@@ -634,7 +353,7 @@ struct attester *snp_attester_open_with(const char *tsm_root, const char *device
         tsm_root = SNP_TSM_DEFAULT_ROOT;
     if (!device || !device[0])
         device = SNP_GUEST_DEVICE;
-    if (!ops || !ops->make_dir || !ops->remove_dir || !ops->read_attr || !ops->write_attr) {
+    if (!tsm_ops_valid(ops)) {
         errbuf_set(err, errlen, "snp: bad arguments");
         return NULL;
     }
@@ -659,7 +378,7 @@ struct attester *snp_attester_open_with(const char *tsm_root, const char *device
 
 static struct attester *snp_open(const char *arg, char *err, size_t errlen)
 {
-    return snp_attester_open_with(arg, SNP_GUEST_DEVICE, &snp_tsm_posix_ops, err, errlen);
+    return snp_attester_open_with(arg, SNP_GUEST_DEVICE, &tsm_posix_ops, err, errlen);
 }
 
 static void snp_close(struct attester *a)
@@ -685,7 +404,7 @@ static int snp_evidence(struct attester *a, const struct binder *b, uint8_t **ev
     uint8_t *report = NULL, *certs = NULL;
     size_t certs_len = 0;
     int rc = tsm_report(a, b->report_data, &report, &certs, &certs_len, err, errlen);
-    if (rc == 1)
+    if (rc == TSM_ABSENT)
         rc = device_report(a, b->report_data, &report, &certs, &certs_len, err, errlen);
     if (rc == 0)
         rc = make_container(report, certs, certs_len, ev, ev_len, err, errlen);

@@ -18,8 +18,10 @@
  *   - the innermost certification data is type 5 (PEM PCK chain), the only type verifiable
  *     without fetching the PCK certificate; types 1-4 and 7 are refused;
  *   - after the signature data only zero bytes are allowed (padded buffers exist: GCP's
- *     8000-byte quotes). Non-zero trailing bytes are refused - note the go-tdx-guest sample
- *     spr_v4_quote.dat carries a 39-byte ASCII test trailer and parses only without it.
+ *     8000-byte quotes). Non-zero trailing bytes are refused by dcap_quote_parse; the
+ *     verifier uses dcap_quote_parse_ex with allow_trailing, which reports them instead (the
+ *     go-tdx-guest sample spr_v4_quote.dat carries a 39-byte ASCII "extra bytes" trailer that
+ *     its own parser is tested to ignore; nothing signs them, nothing reads them).
  * Deliberately NOT enforced: reserved fields of the SGX/TD report bodies (the signature covers
  * them and QVL does not check them), and user_data (QE-defined).
  */
@@ -109,6 +111,12 @@ static bool read_td_report(struct bytes_reader *r, struct dcap_td_report *t, boo
 
 int dcap_quote_parse(const uint8_t *buf, size_t len, struct dcap_quote *out, const char **why)
 {
+    return dcap_quote_parse_ex(buf, len, false, out, why);
+}
+
+int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
+                        struct dcap_quote *out, const char **why)
+{
     if (!buf || !out)
         return fail(why, "null argument");
     memset(out, 0, sizeof *out);
@@ -195,8 +203,10 @@ int dcap_quote_parse(const uint8_t *buf, size_t len, struct dcap_quote *out, con
     if (!reader_bytes(&r, sdl, &sd))
         return fail(why, "signature data shorter than its length");
     out->quote_len = r.pos;
-    /* Allowed after the signature data: zero padding only. */
-    if (!ct_is_zero(buf + r.pos, len - r.pos))
+    /* Allowed after the signature data: zero padding only, unless the caller takes (and
+     * reports) unsigned trailing bytes. */
+    out->trailing_nonzero = !ct_is_zero(buf + r.pos, len - r.pos);
+    if (out->trailing_nonzero && !allow_trailing)
         return fail(why, "non-zero bytes after the signature data");
 
     struct bytes_reader s;
@@ -300,7 +310,7 @@ out:
 }
 
 /* A P-256 public key from raw x || y (SEC1 uncompressed with the 0x04 prefix added). */
-static EVP_PKEY *p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
+EVP_PKEY *dcap_p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
 {
     uint8_t pt[1 + DCAP_ECDSA_KEY_LEN];
     pt[0] = 0x04;
@@ -318,10 +328,13 @@ static EVP_PKEY *p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     EVP_PKEY_CTX_free(ctx);
-    /* fromdata does not reject an off-curve point in OpenSSL 3.0: check explicitly. */
+    /* fromdata does not reject an off-curve point in OpenSSL 3.0: check explicitly. The quick
+     * check (on the curve, not infinity) is enough: P-256 has cofactor 1, so every point on
+     * the curve has the group's prime order and the full check's n*Q == O multiplication
+     * proves nothing more (SEC 1 v2, 3.2.3.1; NIST SP 800-186). */
     if (k) {
         EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-        if (!chk || EVP_PKEY_public_check(chk) != 1) {
+        if (!chk || EVP_PKEY_public_check_quick(chk) != 1) {
             EVP_PKEY_free(k);
             k = NULL;
         }
@@ -330,8 +343,7 @@ static EVP_PKEY *p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
     return k;
 }
 
-/* ECDSA P-256/SHA-256 over msg with a raw r || s signature. 0 if valid. */
-static int ecdsa_p256_verify(EVP_PKEY *key, const uint8_t sig[DCAP_ECDSA_SIG_LEN],
+int dcap_ecdsa_p256_verify(EVP_PKEY *key, const uint8_t sig[DCAP_ECDSA_SIG_LEN],
                              const uint8_t *msg, size_t n)
 {
     int rc = -1;
@@ -369,12 +381,12 @@ int dcap_quote_verify_quote_sig(const struct dcap_quote *q)
 {
     if (!parsed(q))
         return DCAP_SIG_ERR_ARGS;
-    EVP_PKEY *k = p256_from_raw(q->attest_key);
+    EVP_PKEY *k = dcap_p256_from_raw(q->attest_key);
     if (!k) {
         ERR_clear_error();
         return DCAP_SIG_ERR_QUOTE_SIG; /* not a P-256 point: the signature cannot verify */
     }
-    int rc = ecdsa_p256_verify(k, q->signature, q->signed_region, q->signed_len);
+    int rc = dcap_ecdsa_p256_verify(k, q->signature, q->signed_region, q->signed_len);
     EVP_PKEY_free(k);
     return rc == 0 ? DCAP_SIG_OK : DCAP_SIG_ERR_QUOTE_SIG;
 }
@@ -408,7 +420,7 @@ int dcap_quote_verify_qe_sig(const struct dcap_quote *q, EVP_PKEY *pck_pub)
         return DCAP_SIG_ERR_ARGS;
     if (!ec_key_is_curve(pck_pub, NID_X9_62_prime256v1))
         return DCAP_SIG_ERR_PCK_CHAIN;
-    return ecdsa_p256_verify(pck_pub, q->qe_report_sig, q->qe_report_raw, DCAP_SGX_REPORT_LEN) == 0
+    return dcap_ecdsa_p256_verify(pck_pub, q->qe_report_sig, q->qe_report_raw, DCAP_SGX_REPORT_LEN) == 0
                ? DCAP_SIG_OK
                : DCAP_SIG_ERR_QE_SIG;
 }

@@ -37,6 +37,11 @@
 #define DCAP_MAX_SIG_DATA_LEN (1u << 16) /* sig_data_len bound (real quotes: ~4.3 KiB) */
 
 #define DCAP_ATT_KEY_ECDSA_P256 2
+
+/* cmw media types of tether's DCAP evidence: the quote itself, exactly quote_len bytes (no
+ * padding); the PCK chain travels inside it, the collateral does not. */
+#define DCAP_TDX_MEDIA_TYPE "application/vnd.tether.tdx-quote+binary"
+#define DCAP_SGX_MEDIA_TYPE "application/vnd.tether.sgx-quote+binary"
 #define DCAP_TEE_SGX 0x00000000u
 #define DCAP_TEE_TDX 0x00000081u
 
@@ -102,6 +107,8 @@ struct dcap_quote {
     size_t signed_len;            /* 432 (v3), 632 (v4), 54 + body_size (v5) */
     uint32_t sig_data_len;
     size_t quote_len; /* signed_len + 4 + sig_data_len; input bytes after it are zero */
+    bool trailing_nonzero; /* dcap_quote_parse_ex with allow_trailing: the input has non-zero
+                              (unsigned, ignored) bytes after quote_len */
     uint8_t signature[DCAP_ECDSA_SIG_LEN];  /* quote signature by the attestation key */
     uint8_t attest_key[DCAP_ECDSA_KEY_LEN]; /* raw x || y */
     const uint8_t *qe_report_raw;           /* 384 bytes, borrowed */
@@ -116,6 +123,10 @@ struct dcap_quote {
 /* Parse one quote from buf[0, len). Bytes after the signature data must all be zero
  * (padded buffers exist, e.g. GCP's 8000-byte quotes). 0 on success; -1 with why set. */
 int dcap_quote_parse(const uint8_t *buf, size_t len, struct dcap_quote *out, const char **why);
+/* The same; with allow_trailing, any bytes after the signature data are accepted and
+ * trailing_nonzero says whether they were padding. For verifiers that report them. */
+int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
+                        struct dcap_quote *out, const char **why);
 
 /* Decode the PEM PCK chain (leaf first) into certificates; the caller frees with
  * sk_X509_pop_free(*out, X509_free). Only whitespace and NULs may follow the last
@@ -144,5 +155,13 @@ int dcap_quote_verify_qe_sig(const struct dcap_quote *q, EVP_PKEY *pck_pub);
 int dcap_quote_verify_signatures(const struct dcap_quote *q);
 
 const char *dcap_sig_result_name(int rc);
+
+/* A P-256 public key from raw x || y, checked to be on the curve; NULL if not. */
+EVP_PKEY *dcap_p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN]);
+
+/* ECDSA P-256/SHA-256 over msg[0, n) with a raw r || s signature (big-endian, as in quotes and
+ * PCS collateral). 0 if valid. */
+int dcap_ecdsa_p256_verify(EVP_PKEY *key, const uint8_t sig[DCAP_ECDSA_SIG_LEN], const uint8_t *msg,
+                           size_t n);
 
 #endif

@@ -315,6 +315,8 @@ static int load_collateral(const char *const *paths, struct collateral *c, char 
         struct stat st;
         if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0)
             continue; /* a KDS cache, used only when a VCEK is missing */
+        if (strncmp(paths[i], "pcs:", 4) == 0)
+            continue; /* an Intel PCS cache: DCAP collateral, not ours */
         if (stat(paths[i], &st) != 0) {
             snprintf(why, whylen, "cannot open %.200s: %s", paths[i], strerror(errno));
             return -1;

@@ -1,0 +1,59 @@
+/*
+ * fuzz_dcap_qeid.c - libFuzzer harness for the DCAP signed-document split and the Enclave
+ * Identity parser (src/evidence/dcap/dcap_collateral.c).
+ * Seeds: fuzz/seeds/dcap_qeid/ (public Intel PCS QE identity bodies from ../shared/vectors:
+ * go-tdx-guest and Phala TD_QE, Phala SGX QE).
+ * The input goes through dcap_signed_split("enclaveIdentity") and, when that succeeds, the
+ * span through dcap_qe_identity_parse; the input is also parsed directly as a value.
+ * Must never touch the network or write files.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidence/dcap/dcap_collateral.h"
+
+static struct dcap_qe_identity qe; /* ~130 KiB: static, not on the stack */
+
+static void parse_and_check(const uint8_t *p, size_t n)
+{
+    const char *why = NULL;
+    if (dcap_qe_identity_parse(p, n, &qe, &why) != 0) {
+        if (!why || qe.n_levels || qe.id[0])
+            abort();
+        return;
+    }
+    if (qe.version != 2 || qe.n_levels == 0 || qe.n_levels > DCAP_MAX_QE_LEVELS ||
+        (strcmp(qe.id, "QE") != 0 && strcmp(qe.id, "TD_QE") != 0 && strcmp(qe.id, "QVE") != 0))
+        abort();
+    for (size_t i = 0; i < qe.n_levels; i++) {
+        const struct dcap_qe_level *l = &qe.levels[i];
+        if (l->status == DCAP_TCB_UNKNOWN || l->status == DCAP_TCB_NOT_SUPPORTED ||
+            l->status == DCAP_TCB_TD_RELAUNCH_ADVISED ||
+            l->status == DCAP_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED ||
+            l->advisories.n > DCAP_MAX_ADVISORIES)
+            abort();
+        for (size_t a = 0; a < l->advisories.n; a++)
+            if (strnlen(l->advisories.id[a], DCAP_ADVISORY_LEN) >= DCAP_ADVISORY_LEN)
+                abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    uint8_t sig[64];
+    const char *why = NULL;
+    if (dcap_signed_split(data, size, "enclaveIdentity", &v, &vl, sig, &why) == 0) {
+        if (!v || vl < 2 || v < data || vl > size || (size_t)(v - data) > size - vl ||
+            v[0] != '{' || v[vl - 1] != '}')
+            abort();
+        parse_and_check(v, vl);
+    } else if (!why || v || vl) {
+        abort();
+    }
+    parse_and_check(data, size);
+    return 0;
+}
