@@ -15,7 +15,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-fPIC -fvisibility=hidden -Iinclude -Isrc -DTETHER_BUILDING_LIBRARY -MMD -MP
-LIBS    := -lssl -lcrypto -ljansson -lcurl
+# tss2 (libtss2-dev): the TPM attester (src/attester/tpm) talks to a TPM through ESYS.
+LIBS    := -lssl -lcrypto -ljansson -lcurl \
+	$(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc 2>/dev/null || echo -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc)
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ALL_CFLAGS += $(SANFLAGS)
@@ -95,12 +97,14 @@ TESTTOOL_BIN += $(BUILD)/tests/fake_tdx_guest
 # The TDX fake (tests/cli/tdx_e2e.sh) checks every quote it serves with the library's own DCAP
 # parser and signature checks: it links those few objects directly.
 FAKE_TDX_OBJ := $(addprefix $(BUILD)/obj/src/,evidence/dcap/dcap_quote.o util/bytes.o util/util.o util/x509util.o)
-$(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TDX_OBJ)
+# Both fakes share the configfs-tsm "kernel" loop (tests/tools/fake_tsm_kernel.c).
+FAKE_TSM_KERNEL := tests/tools/fake_tsm_kernel.c
+$(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h $(FAKE_TDX_OBJ)
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(FAKE_TDX_OBJ) -lcrypto
-$(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_TDX_OBJ) -lcrypto
+$(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< -lcrypto
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) -lcrypto
 $(BUILD)/tests/fake_tsm_preload.so: tests/tools/fake_tsm_preload.c
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -fPIC -shared -o $@ $< -ldl

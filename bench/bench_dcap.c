@@ -28,9 +28,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "bench_util.h"
 #include "tether.h"
 
-#define ROUNDS 5
 /* Quote v4 layout (Intel TDX DCAP Quoting Library API A.3): 48-byte header, 584-byte TD 1.0
  * body, u32 signature data length, signature, attestation key, certification data type 6
  * (u16 type, u32 size) holding the 384-byte QE report and its signature. */
@@ -40,30 +40,6 @@
 #define QE_REPORT_OFF 770
 #define QE_SIG_OFF 1154
 #define MRTD_OFF (48 + 136)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int der_sig(const unsigned char rs[64], unsigned char **out)
 {
@@ -160,14 +136,8 @@ int main(int argc, char **argv)
         return 1;
     }
     struct tether_verify_params vp = {.evidence = q, .evidence_len = qlen, .at = at};
-    struct tether_result *res = tether_verify(cfg, &vp);
-    if (!res || tether_result_failed_code(res)) {
-        fprintf(stderr, "bench_dcap: verification does not pass: %s/%s\n",
-                res ? tether_result_failed_check(res) : "?",
-                res ? tether_result_failed_code(res) : tether_config_error(cfg));
+    if (bench_verify_passes("bench_dcap", cfg, &vp) != 0)
         return 1;
-    }
-    tether_result_free(res);
 
     double ra[ROUNDS], rb[ROUNDS], ratios[ROUNDS];
     for (int round = 0; round < ROUNDS; round++) {
@@ -179,31 +149,15 @@ int main(int argc, char **argv)
                 return 1;
             }
         double t1 = now_s();
-        for (int i = 0; i < n; i++) {
-            res = tether_verify(cfg, &vp);
-            if (!res || tether_result_failed_code(res)) {
-                fprintf(stderr, "bench_dcap: verification failed\n");
-                return 1;
-            }
-            tether_result_free(res);
-        }
+        if (bench_verify_n("bench_dcap", cfg, &vp, n) != 0)
+            return 1;
         double t2 = now_s();
         ra[round] = n / (t1 - t0); /* pairs of P-256 verifications per second */
         rb[round] = n / (t2 - t1);
         ratios[round] = ra[round] / rb[round];
     }
-    qsort(ra, ROUNDS, sizeof ra[0], cmp);
-    qsort(rb, ROUNDS, sizeof rb[0], cmp);
-    qsort(ratios, ROUNDS, sizeof ratios[0], cmp);
-    printf("{\"ops\":%d,\"rounds\":%d,\"p256_verify_pairs_per_s\":%.0f,\"tdx_verify_per_s\":%.0f,"
-           "\"ratio_median\":%.3f,\"ratio_of_medians\":%.3f}\n",
-           n, ROUNDS, ra[ROUNDS / 2], rb[ROUNDS / 2], ratios[ROUNDS / 2],
-           ra[ROUNDS / 2] / rb[ROUNDS / 2]);
-    fprintf(stderr,
-            "two P-256 verifies: %.0f/s (%.1f us); TDX quote verification, warm collateral: "
-            "%.0f/s (%.1f us); cost ratio %.2f (target <= 1.5)\n",
-            ra[ROUNDS / 2], 1e6 / ra[ROUNDS / 2], rb[ROUNDS / 2], 1e6 / rb[ROUNDS / 2],
-            ratios[ROUNDS / 2]);
+    bench_report(n, ra, rb, ratios, "p256_verify_pairs_per_s", "tdx_verify_per_s",
+                 "two P-256 verifies", "TDX quote verification, warm collateral", "1.5");
     OPENSSL_free(qsig);
     OPENSSL_free(esig);
     EVP_PKEY_free(ak);

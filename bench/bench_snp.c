@@ -20,34 +20,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "bench_util.h"
 #include "tether.h"
 
-#define ROUNDS 5
 #define SIGNED_LEN 0x2A0
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -97,14 +73,8 @@ int main(int argc, char **argv)
     struct tether_verify_params vp = {.evidence = rep, .evidence_len = rlen, .collateral = coll};
 
     /* Warm up both, and check that the verification passes (else the figure is meaningless). */
-    struct tether_result *res = tether_verify(cfg, &vp);
-    if (!res || tether_result_failed_code(res)) {
-        fprintf(stderr, "bench_snp: verification does not pass: %s/%s\n",
-                res ? tether_result_failed_check(res) : "?",
-                res ? tether_result_failed_code(res) : tether_config_error(cfg));
+    if (bench_verify_passes("bench_snp", cfg, &vp) != 0)
         return 1;
-    }
-    tether_result_free(res);
 
     double ra[ROUNDS], rb[ROUNDS];
     for (int round = 0; round < ROUNDS; round++) {
@@ -119,14 +89,8 @@ int main(int argc, char **argv)
             EVP_MD_CTX_free(md);
         }
         double t1 = now_s();
-        for (int i = 0; i < n; i++) {
-            res = tether_verify(cfg, &vp);
-            if (!res || tether_result_failed_code(res)) {
-                fprintf(stderr, "bench_snp: verification failed\n");
-                return 1;
-            }
-            tether_result_free(res);
-        }
+        if (bench_verify_n("bench_snp", cfg, &vp, n) != 0)
+            return 1;
         double t2 = now_s();
         ra[round] = n / (t1 - t0);
         rb[round] = n / (t2 - t1);
@@ -134,18 +98,8 @@ int main(int argc, char **argv)
     double ratios[ROUNDS];
     for (int i = 0; i < ROUNDS; i++)
         ratios[i] = ra[i] / rb[i]; /* cost(b)/cost(a) of the same round */
-    qsort(ra, ROUNDS, sizeof ra[0], cmp);
-    qsort(rb, ROUNDS, sizeof rb[0], cmp);
-    qsort(ratios, ROUNDS, sizeof ratios[0], cmp);
-    printf("{\"ops\":%d,\"rounds\":%d,\"p384_verify_per_s\":%.0f,\"snp_verify_per_s\":%.0f,"
-           "\"ratio_median\":%.3f,\"ratio_of_medians\":%.3f}\n",
-           n, ROUNDS, ra[ROUNDS / 2], rb[ROUNDS / 2], ratios[ROUNDS / 2],
-           ra[ROUNDS / 2] / rb[ROUNDS / 2]);
-    fprintf(stderr,
-            "P-384 verify: %.0f/s (%.1f us); SNP verification, warm cache: %.0f/s (%.1f us); "
-            "cost ratio %.2f (target <= 1.2)\n",
-            ra[ROUNDS / 2], 1e6 / ra[ROUNDS / 2], rb[ROUNDS / 2], 1e6 / rb[ROUNDS / 2],
-            ratios[ROUNDS / 2]);
+    bench_report(n, ra, rb, ratios, "p384_verify_per_s", "snp_verify_per_s", "P-384 verify",
+                 "SNP verification, warm cache", "1.2");
     OPENSSL_free(sig);
     ECDSA_SIG_free(es);
     X509_free(x);

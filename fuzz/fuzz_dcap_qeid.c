@@ -13,6 +13,8 @@
 
 #include "evidence/dcap/dcap_collateral.h"
 
+#include "dcap_signed_doc.h"
+
 static struct dcap_qe_identity qe; /* ~130 KiB: static, not on the stack */
 
 static void parse_and_check(const uint8_t *p, size_t n)
@@ -42,18 +44,6 @@ static void parse_and_check(const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *v = NULL;
-    size_t vl = 0;
-    uint8_t sig[64];
-    const char *why = NULL;
-    if (dcap_signed_split(data, size, "enclaveIdentity", &v, &vl, sig, &why) == 0) {
-        if (!v || vl < 2 || v < data || vl > size || (size_t)(v - data) > size - vl ||
-            v[0] != '{' || v[vl - 1] != '}')
-            abort();
-        parse_and_check(v, vl);
-    } else if (!why || v || vl) {
-        abort();
-    }
-    parse_and_check(data, size);
+    fuzz_signed_doc(data, size, "enclaveIdentity", parse_and_check);
     return 0;
 }

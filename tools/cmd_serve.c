@@ -21,12 +21,13 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: tether serve --listen ADDR:PORT --tee sim:DIR [--policy FILE] [--mutual]\n"
+    "usage: tether serve --listen ADDR:PORT --tee TEE [--policy FILE] [--mutual]\n"
     "                    [--echo | --forward HOST:PORT] [--reattest SECONDS]\n"
     "                    [--count N] [--max-conns N] [--timeout MS] [--idle-timeout S]\n"
     "                    [--cert FILE --key FILE] [--insecure-legacy-mode NAME]\n"
     "  --listen      address to listen on (loopback for tests)\n"
-    "  --tee         the TEE this server attests with (sim:DIR from 'tether sim init DIR')\n"
+    "  --tee         the TEE this server attests with: sim:DIR (from 'tether sim init DIR'),\n"
+    "                snp[:TSM-DIR], tdx[:TSM-DIR], tpm[:TCTI][;pcrs=...][;akcert=PEM]\n"
     "  --mutual      also require and appraise the client's attestation (needs --policy)\n"
     "  --echo        echo application data back (default)\n"
     "  --forward     forward application data to a plain TCP backend\n"

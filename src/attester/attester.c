@@ -1,6 +1,6 @@
 /*
  * attester.c - opens an attester backend from a "type:arg" spec (e.g. "sim:/path/to/dir"), or
- * a bare "type" for backends whose argument is optional ("snp", "tdx").
+ * a bare "type" for backends whose argument is optional ("snp", "tdx", "tpm").
  *
  * Must never produce evidence itself or expose a way to request evidence over caller-chosen
  * report_data: it only dispatches open/close; evidence is requested by src/tls/attest.c alone,
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct attester_backend *const attester_backends[] = {&attester_sim, &attester_snp,
-                                                                   &attester_tdx, NULL};
+static const struct attester_backend *const attester_backends[] = {
+    &attester_sim, &attester_snp, &attester_tdx, &attester_tpm, NULL};
 
 static void set_err(char *err, size_t errlen, const char *msg, const char *spec)
 {

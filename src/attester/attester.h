@@ -40,7 +40,7 @@ struct attester_handle {
 };
 
 /* Open "type:arg" (e.g. "sim:/var/lib/tether/sim"), or a bare "type" for a backend whose
- * argument is optional (e.g. "snp", "tdx"). */
+ * argument is optional (e.g. "snp", "tdx", "tpm"). */
 int attester_open(const char *spec, struct attester_handle *h, char *err, size_t errlen);
 void attester_close(struct attester_handle *h);
 
@@ -50,5 +50,8 @@ extern const struct attester_backend attester_snp;
 /* Intel TDX guest: "tdx" or "tdx:CONFIGFS_TSM_REPORT_DIR", configfs-tsm only; the evidence
  * is the DCAP quote (src/attester/tdx/tdx_attester.c). */
 extern const struct attester_backend attester_tdx;
+/* TPM 2.0 through tss2 ESYS: "tpm" (device:/dev/tpmrm0) or "tpm:TCTI[;pcrs=SEL][;akcert=PATH]";
+ * the evidence is the TTPM container of a TPM2_Quote (src/attester/tpm/tpm_attester.c). */
+extern const struct attester_backend attester_tpm;
 
 #endif

@@ -161,27 +161,6 @@ struct item {
     const char *what; /* for messages */
 };
 
-/* mkdir -p of the directory part of path (mode 0755). */
-static int mkdirs_for(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    char *slash = strrchr(tmp, '/');
-    if (!slash)
-        return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* 1 found (valid), 0 absent, -1 present but unusable (err set). age_s gets the file's age. */
 static int read_entry(const char *dir, const struct item *it, uint8_t **out, size_t *len, long *age_s,
                       char *err, size_t errlen)
@@ -218,7 +197,7 @@ static int read_entry(const char *dir, const struct item *it, uint8_t **out, siz
 static void cache_store(const char *dir, const struct item *it, const uint8_t *b, size_t n)
 {
     char path[4096];
-    if (path_join(path, sizeof path, dir, it->rel) != 0 || mkdirs_for(path) != 0)
+    if (path_join(path, sizeof path, dir, it->rel) != 0 || mkdir_parents(path) != 0)
         return;
     (void)file_write(path, b, n, 0644); /* best effort: the fetched object is returned anyway */
 }

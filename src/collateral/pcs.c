@@ -50,17 +50,6 @@ void pcs_doc_free(struct pcs_doc *d)
 
 /* ---- well-formedness ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pcs_percent_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
 {
     *out = NULL;
@@ -81,7 +70,7 @@ int pcs_percent_decode(const char *in, size_t len, uint8_t **out, size_t *outlen
         }
         if (len - i < 3)
             goto bad;
-        int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+        int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
         if (hi < 0 || lo < 0)
             goto bad;
         buf[n++] = (uint8_t)(hi << 4 | lo);
@@ -160,27 +149,6 @@ static int body_ok(const struct pitem *it, const uint8_t *b, size_t n, int64_t *
 
 /* ---- cache ---- */
 
-/* mkdir -p of the directory part of path (mode 0755). */
-static int mkdirs_for(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp)
-        return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* A malloc'd buffer of n bytes gets a NUL after its last byte. */
 static int nul_terminate(uint8_t **b, size_t n)
 {
@@ -239,11 +207,11 @@ static void cache_store(const char *dir, const struct pitem *it, const struct pc
 {
     char path[4096];
     if (it->chain_rel[0]) {
-        if (path_join(path, sizeof path, dir, it->chain_rel) != 0 || mkdirs_for(path) != 0 ||
+        if (path_join(path, sizeof path, dir, it->chain_rel) != 0 || mkdir_parents(path) != 0 ||
             file_write(path, d->issuer_chain, d->issuer_chain_len, 0644) != 0)
             return;
     }
-    if (path_join(path, sizeof path, dir, it->rel) != 0 || mkdirs_for(path) != 0)
+    if (path_join(path, sizeof path, dir, it->rel) != 0 || mkdir_parents(path) != 0)
         return;
     (void)file_write(path, d->body, d->body_len, 0644);
 }

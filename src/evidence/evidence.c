@@ -13,11 +13,12 @@
 
 #include "evidence/dcap/dcap_verify.h"
 #include "evidence/sim/sim.h"
+#include "evidence/tpm/tpm_verify.h"
 #include "evidence/snp/snp_verify.h"
 #include "util/util.h"
 
-const struct evidence_backend *const evidence_backends[] = {&evidence_sim, &evidence_snp,
-                                                            &evidence_tdx, &evidence_sgx, NULL};
+const struct evidence_backend *const evidence_backends[] = {
+    &evidence_sim, &evidence_snp, &evidence_tdx, &evidence_sgx, &evidence_tpm, NULL};
 
 const struct evidence_backend *evidence_backend_find(const char *name)
 {

@@ -53,6 +53,9 @@ struct evidence_anchors {
     struct chain_cache *cache; /* verified attestation-key certificates, may be NULL */
     const void *collateral_set; /* collateral preloaded by the policy for this type, or NULL
                                    (dcap: struct dcap_collateral_set) */
+    const uint8_t (*pinned_keys)[32]; /* SHA-256 of the SubjectPublicKeyInfo DER of keys the
+                                         policy trusts directly (tpm: attestation keys) */
+    size_t n_pinned_keys;
 };
 
 struct evidence_backend {

@@ -540,6 +540,7 @@ static const struct tee_parser tee_parsers[] = {
     {"snp", parse_snp},
     {"tdx", pol_parse_tdx},
     {"sgx", pol_parse_sgx},
+    {"tpm", pol_parse_tpm},
 };
 #define N_TEE_PARSERS (sizeof tee_parsers / sizeof tee_parsers[0])
 
@@ -555,6 +556,7 @@ void policy_free(struct policy *p)
         free(p->tees[i].measurements);
         policy_snp_free(p->tees[i].snp);
         pol_dcap_free(&p->tees[i]);
+        pol_tpm_free(&p->tees[i]);
     }
     free(p->tees);
     free(p->platform_ids);
@@ -1146,7 +1148,7 @@ int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
     /* Every check is evaluated and recorded; after the first failure the result records the
      * rest as "not reached". */
     /* An SGX policy may pin MRSIGNER and the product instead of MRENCLAVE (policy_dcap.c). */
-    if ((!t->dcap || t->n_measurements) && appraise_measurement(t, c, r) != 0)
+    if (((!t->dcap && !t->tpm) || t->n_measurements) && appraise_measurement(t, c, r) != 0)
         rc = -1;
     if (appraise_platform(p, c, r) != 0)
         rc = -1;
@@ -1155,6 +1157,9 @@ int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
             rc = -1;
     } else if (t->dcap) {
         if (pol_appraise_dcap(t, c, r) != 0)
+            rc = -1;
+    } else if (t->tpm) {
+        if (pol_appraise_tpm(t, c, r) != 0)
             rc = -1;
     } else if (appraise_tcb(t, c, r) != 0) {
         rc = -1;

@@ -24,6 +24,7 @@ struct policy_value {
 struct policy_snp; /* the accept.snp settings (policy.c, docs/snp.md) */
 struct policy_dcap; /* the accept.tdx / accept.sgx settings (policy_dcap.c, docs/tdx.md) */
 struct dcap_collateral_set;
+struct policy_tpm; /* the accept.tpm settings (policy_tpm.c, docs/tpm.md) */
 
 struct policy_tee {
     char name[16];                   /* "sim", ... */
@@ -37,6 +38,9 @@ struct policy_tee {
     struct policy_snp *snp;          /* "snp" only (owned) */
     struct policy_dcap *dcap;        /* "tdx" and "sgx" only (owned) */
     struct dcap_collateral_set *collateral; /* preloaded collateral ("tdx", "sgx"), owned */
+    struct policy_tpm *tpm;          /* "tpm" only (owned) */
+    uint8_t (*pinned_keys)[32];      /* "tpm": accept.tpm.ak_keys (owned) */
+    size_t n_pinned_keys;
 };
 
 struct policy {

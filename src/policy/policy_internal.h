@@ -43,4 +43,12 @@ void pol_dcap_free(struct policy_tee *tee);
 int pol_appraise_dcap(const struct policy_tee *t, const struct claims *c,
                       struct tether_result *r);
 
+/* accept.tpm (policy_tpm.c, docs/tpm.md). */
+int pol_parse_tpm(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
+                  size_t errlen);
+void pol_tpm_free(struct policy_tee *tee);
+/* policy.tpm.pcr.* */
+int pol_appraise_tpm(const struct policy_tee *t, const struct claims *c,
+                     struct tether_result *r);
+
 #endif

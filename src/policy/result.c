@@ -25,11 +25,8 @@ struct tether_result *result_new(void)
     struct tether_result *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->checks = json_array();
     r->claims = json_object();
-    if (!r->checks || !r->claims) {
-        json_decref(r->checks);
-        json_decref(r->claims);
+    if (!r->claims) {
         free(r);
         return NULL;
     }
@@ -81,17 +78,42 @@ void result_check(struct tether_result *r, const char *name, enum check_status s
     } else if (status == CHECK_PASS) {
         r->n_pass++;
     }
-    json_t *o = json_object();
-    if (o) {
-        /* name, status and code are the library's own ASCII identifiers: no UTF-8 scan. */
-        json_object_set_new_nocheck(o, "name", json_string(name));
-        json_object_set_new_nocheck(o, "status", json_string_nocheck(status_name(status)));
-        json_object_set_new_nocheck(o, "code", str_or_null(code));
-        json_object_set_new_nocheck(o, "expected", str_or_null(expected));
-        json_object_set_new_nocheck(o, "actual", str_or_null(actual));
-        json_object_set_new_nocheck(o, "detail", str_or_null(detail));
-        json_array_append_new(r->checks, o);
+    /* One allocation holds the record and its strings. An allocation failure after a
+     * failure was noted above can only make the verdict stricter (it is already "fail"); a
+     * lost "pass" record lowers n_pass only in the count, never turns a fail into a pass. */
+    const char *src[5] = {name, code, expected, actual, detail};
+    size_t len[5], total = 0;
+    for (int i = 0; i < 5; i++) {
+        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+        total += len[i];
     }
+    if (r->n_recs == r->cap_recs) {
+        size_t cap = r->cap_recs ? 2 * r->cap_recs : 32;
+        struct result_rec **n = realloc(r->recs, cap * sizeof *n);
+        if (!n)
+            goto out;
+        r->recs = n;
+        r->cap_recs = cap;
+    }
+    struct result_rec *rec = malloc(sizeof *rec + total);
+    if (!rec)
+        goto out;
+    rec->status = status;
+    const char **dst[5] = {&rec->name, &rec->code, &rec->expected, &rec->actual, &rec->detail};
+    char *p = rec->buf;
+    for (int i = 0; i < 5; i++) {
+        if (!src[i]) {
+            *dst[i] = NULL;
+            continue;
+        }
+        memcpy(p, src[i], len[i]);
+        *dst[i] = p;
+        p += len[i];
+    }
+    r->recs[r->n_recs++] = rec;
+out:
+    json_decref(r->checks);
+    r->checks = NULL;
     free(r->json);
     r->json = NULL;
 }
@@ -130,6 +152,31 @@ void result_set_claims(struct tether_result *r, const char *tee, bool simulated,
  * twenty), and a connection whose caller never asks for the report never pays for it. The
  * const accessor below fills the cache on its first call (docs: not concurrently with itself
  * on one result). */
+json_t *result_checks(struct tether_result *r)
+{
+    if (!r)
+        return NULL;
+    if (r->checks)
+        return r->checks;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->n_recs; i++) {
+        const struct result_rec *c = r->recs[i];
+        json_t *o = json_object();
+        if (!o)
+            continue;
+        /* name, status and code are the library's own ASCII identifiers: no UTF-8 scan. */
+        json_object_set_new_nocheck(o, "name", json_string(c->name));
+        json_object_set_new_nocheck(o, "status", json_string_nocheck(status_name(c->status)));
+        json_object_set_new_nocheck(o, "code", str_or_null(c->code));
+        json_object_set_new_nocheck(o, "expected", str_or_null(c->expected));
+        json_object_set_new_nocheck(o, "actual", str_or_null(c->actual));
+        json_object_set_new_nocheck(o, "detail", str_or_null(c->detail));
+        json_array_append_new(a, o);
+    }
+    r->checks = a;
+    return a;
+}
+
 static void result_rebuild(struct tether_result *r)
 {
     free(r->json);
@@ -141,7 +188,11 @@ static void result_rebuild(struct tether_result *r)
     json_object_set_new(o, "tee", r->tee[0] ? json_string(r->tee) : json_null());
     json_object_set_new(o, "simulated", json_boolean(r->simulated));
     json_object_set(o, "claims", r->claims);
-    json_object_set(o, "checks", r->checks);
+    json_t *checks = result_checks(r);
+    if (checks)
+        json_object_set(o, "checks", checks);
+    else
+        json_object_set_new(o, "checks", json_array());
     r->json = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
 }
@@ -195,6 +246,9 @@ TETHER_API void tether_result_free(struct tether_result *result)
 {
     if (!result)
         return;
+    for (size_t i = 0; i < result->n_recs; i++)
+        free(result->recs[i]);
+    free(result->recs);
     json_decref(result->checks);
     json_decref(result->claims);
     free(result->json);

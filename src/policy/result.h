@@ -17,8 +17,18 @@
 
 enum check_status { CHECK_PASS, CHECK_FAIL, CHECK_SKIP };
 
+/* One recorded check: the strings live in the same allocation (buf). */
+struct result_rec {
+    enum check_status status;
+    const char *name, *code, *expected, *actual, *detail; /* code..detail may be NULL */
+    char buf[];
+};
+
 struct tether_result {
-    json_t *checks;          /* array of check objects */
+    struct result_rec **recs; /* the checks, in order (a check is one allocation: recording
+                                 is cheap; JSON is built only when asked for) */
+    size_t n_recs, cap_recs;
+    json_t *checks;          /* cache: the checks as a JSON array, built by result_checks */
     json_t *claims;          /* object */
     char tee[16];            /* "sim", "snp", ... or "" if unknown */
     bool simulated;
@@ -43,5 +53,8 @@ bool result_passed(const struct tether_result *r);
 /* Claims: set once the evidence is parsed. The object is copied (reference taken). */
 void result_set_claims(struct tether_result *r, const char *tee, bool simulated, json_t *claims);
 const char *result_json(struct tether_result *r); /* (re)serialise, cached */
+/* The checks as a JSON array of {name, status, code, expected, actual, detail} (borrowed,
+ * cached until the next check is recorded). */
+json_t *result_checks(struct tether_result *r);
 
 #endif

@@ -54,7 +54,7 @@ char *hex_dup(const uint8_t *in, size_t n)
     return s;
 }
 
-static int hex_nibble(char c)
+int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -73,7 +73,7 @@ int hex_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
     if (n % 2 || n / 2 > cap)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_nibble(in[2 * i]), lo = hex_nibble(in[2 * i + 1]);
+        int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -274,6 +274,26 @@ void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
 int path_join(char *out, size_t n, const char *dir, const char *file)
 {
     return snprintf(out, n, "%s/%s", dir, file) < (int)n ? 0 : -1;
+}
+
+int mkdir_parents(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    char *slash = strrchr(tmp, '/');
+    if (!slash || slash == tmp)
+        return 0;
+    *slash = '\0';
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 int64_t now_ms(void)

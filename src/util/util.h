@@ -23,6 +23,8 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 int hex_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 /* Allocating hex: caller frees. NULL on allocation failure. */
 char *hex_dup(const uint8_t *in, size_t n);
+/* The value of one hex digit (either case), -1 if c is not one. */
+int hex_digit(char c);
 
 /* Standard padded base64 (RFC 4648 section 4), no line breaks. Caller frees. */
 char *base64_encode(const uint8_t *in, size_t n);
@@ -41,6 +43,8 @@ int file_write(const char *path, const void *data, size_t len, unsigned mode);
 void errbuf_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* dir/file into out; -1 if it does not fit. */
 int path_join(char *out, size_t n, const char *dir, const char *file);
+/* mkdir -p of the directory part of path (mode 0755; existing directories are fine). */
+int mkdir_parents(const char *path);
 
 /* Monotonic milliseconds. */
 int64_t now_ms(void);

@@ -218,7 +218,10 @@ int verify_evidence(const struct policy *policy, const struct verify_input *in,
     const struct policy_tee *pt = policy ? policy_find_tee(policy, be->name) : NULL;
     struct evidence_anchors anchors = {.store = pt ? pt->anchors : NULL, .origin = "policy",
                                        .cache = pt ? pt->cache : NULL,
-                                       .collateral_set = pt ? pt->collateral : NULL};
+                                       .collateral_set = pt ? pt->collateral : NULL,
+                                       .pinned_keys = pt ? (const uint8_t(*)[32])pt->pinned_keys
+                                                         : NULL,
+                                       .n_pinned_keys = pt ? pt->n_pinned_keys : 0};
     int vrc = be->verify(ev, ev_len, &anchors, at, in->collateral, &claims, r);
     if (claims.tee[0]) {
         json_t *cj = claims_to_json(&claims);

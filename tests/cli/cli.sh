@@ -183,8 +183,9 @@ if start_serve "$T/serve-m.log" --tee "sim:$D1" --mutual --policy "$D2/policy.js
     to 20 "$TETHER" connect "127.0.0.1:$P" --policy "$D1/policy.json" --tee "sim:$D3" --send hi --json >"$T/c.json" 2>"$T/err"
     sleep 0.2
     grep -q "evidence_chain_untrusted" "$T/serve-m.log"
+    found=$?
     t_diag_file "$T/serve-m.log"
-    t_ok $? "mutual: the server rejects a client whose sim root its policy does not name"
+    t_ok $found "mutual: the server rejects a client whose sim root its policy does not name"
 
     # The client cannot learn the server's verdict on its evidence except by the server closing:
     # tether connect --send must report that, not exit 0 with an empty reply.

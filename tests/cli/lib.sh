@@ -168,3 +168,119 @@ if not ok:
 sys.exit(0 if ok else 1)
 ' "$1" "$2" 2>>"$T_TMP/why"
 }
+
+# ---- the configfs-tsm end-to-end scripts (tdx_e2e.sh, snp_e2e.sh) ----
+# tsm_e2e_init TOOL PLAN: t_plan PLAN, then the fake kernel TOOL ($FAKE) and
+# fake_tsm_preload.so ($SHIM), looked up next to $TETHER (TETHER_BIN=/tmp/b/tether ->
+# /tmp/b/tests/) or in $TETHER_TEST_TOOLS; bails out without tether, skips the whole plan
+# (and exits) without the tools or python3. Makes the fake's state directory $S.
+tsm_e2e_init() {
+    t_plan "$2"
+    TOOLS=${TETHER_TEST_TOOLS:-$(dirname "$TETHER")/tests}
+    FAKE=$TOOLS/$1
+    SHIM=$TOOLS/fake_tsm_preload.so
+    if [ ! -x "$TETHER" ]; then
+        echo "Bail out! tether binary not found at $TETHER (run make)"
+        exit 1
+    fi
+    if [ ! -x "$FAKE" ] || [ ! -f "$SHIM" ] || [ -z "$PY" ]; then
+        t_skip "$FAKE or fake_tsm_preload.so missing (make test-build) or no python3" "$2"
+        t_done
+        exit 0
+    fi
+    S=$T_TMP/state
+    mkdir -p "$S"
+}
+
+# start_fake ROOT COUNT [ARGS]: start $FAKE on ROOT (--timeout $FAKE_TIMEOUT, default 30),
+# wait (5 s) for it to be ready. Sets FAKE_PID; its output goes to $T_TMP/fake.log.
+start_fake() {
+    froot=$1
+    fcount=$2
+    shift 2
+    rm -rf "$froot" "$S/ready"
+    mkdir -p "$froot"
+    "$FAKE" --root "$froot" --state "$S" --count "$fcount" --timeout "${FAKE_TIMEOUT:-30}" "$@" \
+        >>"$T_TMP/fake.log" 2>&1 </dev/null &
+    FAKE_PID=$!
+    T_PIDS="$T_PIDS $FAKE_PID"
+    w=0
+    while [ "$w" -lt 100 ]; do
+        [ -f "$S/ready" ] && return 0
+        kill -0 "$FAKE_PID" 2>/dev/null || return 1
+        sleep 0.1
+        w=$((w + 1))
+    done
+    return 1
+}
+
+# stop_fake: stop the fake started last (if any) and reap it.
+stop_fake() {
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+    return 0
+}
+
+# serve_tsm TEE LOG ROOT COUNT: tether serve --tee TEE:ROOT attesting through the fake root
+# (fake_tsm_preload.so in serve only).
+serve_tsm() {
+    TETHER_FAKE_TSM_ROOT=$3 LD_PRELOAD=$SHIM start_serve "$2" --tee "$1:$3" --count "$4"
+}
+
+# connect_json POLICY: connect --json --send hi to the server start_serve started, exit
+# status in $rc, the JSON in $T_TMP/c.json.
+connect_json() {
+    to 15 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$1" --json --send hi \
+        >"$T_TMP/c.json" 2>"$T_TMP/err"
+    rc=$?
+    t_diag "exit $rc"
+    t_diag_file "$T_TMP/err"
+}
+
+# serve_done SPID ROOT COUNT: two tests: serve exits by itself after --count COUNT (5 s), and
+# stopped, it leaves no configfs entry under ROOT.
+serve_done() {
+    w=0
+    while [ "$w" -lt 50 ] && kill -0 "$1" 2>/dev/null; do
+        sleep 0.1
+        w=$((w + 1))
+    done
+    ! kill -0 "$1" 2>/dev/null
+    exited=$?
+    t_diag_file "$T_TMP/serve.log"
+    t_ok $exited "serve exits after --count $3"
+    stop_serve "$1"
+    left=$(find "$2" -mindepth 1 | wc -l)
+    t_diag "left under the root: $(find "$2" -mindepth 1)"
+    [ "$left" -eq 0 ]
+    t_ok $? "no configfs entry is left behind (the attester removed each one)"
+}
+
+# tsm_bad_report_data TEE NAME: three tests with a fake kernel whose report carries another
+# REPORT_DATA than inblob: connect fails (test NAME), serve logs the attester's refusal, and
+# the refused entry is removed too.
+tsm_bad_report_data() {
+    R2=$T_TMP/tsm-bad
+    if start_fake "$R2" 1 --bad-report-data && serve_tsm "$1" "$T_TMP/serve-bad.log" "$R2" 1; then
+        SPID=$SERVE_PID
+        connect_json "$S/policy.json"
+        [ "$rc" -ne 0 ] && ! json_check "$T_TMP/c.json" 'd["attestation"]["verdict"] == "pass"' 2>/dev/null
+        t_ok $? "$2"
+        w=0
+        while [ "$w" -lt 30 ] && ! grep -q "another REPORT_DATA" "$T_TMP/serve-bad.log"; do
+            sleep 0.1
+            w=$((w + 1))
+        done
+        t_diag_file "$T_TMP/serve-bad.log"
+        grep -q "another REPORT_DATA" "$T_TMP/serve-bad.log"
+        t_ok $? "  ... and serve logs the attester's refusal (another REPORT_DATA)"
+        stop_serve "$SPID"
+        left=$(find "$R2" -mindepth 1 | wc -l)
+        [ "$left" -eq 0 ]
+        t_ok $? "  ... and the refused entry is removed too"
+    else
+        t_diag_file "$T_TMP/fake.log"
+        t_ok 1 "fake kernel (--bad-report-data) and serve start"
+        t_skip "serve did not start" 2
+    fi
+    stop_fake
+}

@@ -16,45 +16,8 @@
 # in $TETHER_TEST_TOOLS. TAP, loopback only, every wait bounded.
 . "$(dirname "$0")/lib.sh"
 
-t_plan 11
 PORT_BASE=${TETHER_TDX_E2E_PORT:-$((43000 + $$ % 1000))}
-TOOLS=${TETHER_TEST_TOOLS:-$(dirname "$TETHER")/tests}
-FAKE=$TOOLS/fake_tdx_guest
-SHIM=$TOOLS/fake_tsm_preload.so
-
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
-if [ ! -x "$FAKE" ] || [ ! -f "$SHIM" ] || [ -z "$PY" ]; then
-    t_skip "$FAKE or fake_tsm_preload.so missing (make test-build) or no python3" 11
-    t_done
-    exit 0
-fi
-
-S=$T_TMP/state
-mkdir -p "$S"
-
-# start_fake ROOT COUNT [ARGS]: start the fake kernel on ROOT, wait (5 s) for it to be ready.
-start_fake() {
-    froot=$1
-    fcount=$2
-    shift 2
-    rm -rf "$froot" "$S/ready"
-    mkdir -p "$froot"
-    "$FAKE" --root "$froot" --state "$S" --count "$fcount" --timeout 30 "$@" \
-        >>"$T_TMP/fake.log" 2>&1 </dev/null &
-    FAKE_PID=$!
-    T_PIDS="$T_PIDS $FAKE_PID"
-    w=0
-    while [ "$w" -lt 100 ]; do
-        [ -f "$S/ready" ] && return 0
-        kill -0 "$FAKE_PID" 2>/dev/null || return 1
-        sleep 0.1
-        w=$((w + 1))
-    done
-    return 1
-}
+tsm_e2e_init fake_tdx_guest 11
 
 # helper_quote ROOT OUT: the configfs-tsm sequence by hand (tether has no "produce evidence"
 # command): an entry, 64 random bytes into inblob ($T_TMP/rd.bin), the quote from outblob.
@@ -75,20 +38,6 @@ helper_quote() {
     rm -f "$hd/provider" "$hd/generation" "$hd/inblob" "$hd/outblob"
     rmdir "$hd"
     return $hrc
-}
-
-# serve_tdx LOG ROOT COUNT: tether serve attesting through the fake root.
-serve_tdx() {
-    TETHER_FAKE_TSM_ROOT=$2 LD_PRELOAD=$SHIM start_serve "$1" --tee "tdx:$2" --count "$3"
-}
-
-# connect_json POLICY: connect --json --send hi, exit status in $rc.
-connect_json() {
-    to 15 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$1" --json --send hi \
-        >"$T_TMP/c.json" 2>"$T_TMP/err"
-    rc=$?
-    t_diag "exit $rc"
-    t_diag_file "$T_TMP/err"
 }
 
 R=$T_TMP/tsm
@@ -117,7 +66,7 @@ and d["claims"]["tcb"]["status"] == "UpToDate"'
     t_ok $? "(a) tether verify of the quote with policy.json and --binder: exit 0, verdict pass, TCB UpToDate"
 
     # ---- 3-8 (b)-(e): serve --tee tdx + connect, four connections ----
-    if serve_tdx "$T_TMP/serve.log" "$R" 4; then
+    if serve_tsm tdx "$T_TMP/serve.log" "$R" 4; then
         SPID=$SERVE_PID
         connect_json "$S/policy.json"
         [ "$rc" -eq 0 ] && json_check "$T_TMP/c.json" '
@@ -141,19 +90,7 @@ d["attestation"]["verdict"] == "fail"
 and failed(d)[0][0] == "evidence.revocation" and "revoked" in failed(d)[0][1]'
         t_ok $? "(e) collateral whose PCK CRL lists the PCK leaf: exit 1, evidence.revocation (revoked)"
 
-        w=0
-        while [ "$w" -lt 50 ] && kill -0 "$SPID" 2>/dev/null; do
-            sleep 0.1
-            w=$((w + 1))
-        done
-        ! kill -0 "$SPID" 2>/dev/null
-        t_diag_file "$T_TMP/serve.log"
-        t_ok $? "serve exits after --count 4"
-        stop_serve "$SPID"
-        left=$(find "$R" -mindepth 1 | wc -l)
-        t_diag "left under the root: $(find "$R" -mindepth 1)"
-        [ "$left" -eq 0 ]
-        t_ok $? "no configfs entry is left behind (the attester removed each one)"
+        serve_done "$SPID" "$R" 4
     else
         t_diag_file "$T_TMP/fake.log"
         t_diag_file "$T_TMP/serve.log"
@@ -165,32 +102,9 @@ else
     t_ok 1 "the fake TDX kernel starts"
     t_skip "the fake did not start" 7
 fi
-[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+stop_fake
 
 # ---- 9-11 (f): a fake kernel whose quote carries another REPORTDATA ----
-R2=$T_TMP/tsm-bad
-if start_fake "$R2" 1 --bad-report-data && serve_tdx "$T_TMP/serve-bad.log" "$R2" 1; then
-    SPID=$SERVE_PID
-    connect_json "$S/policy.json"
-    [ "$rc" -ne 0 ] && ! json_check "$T_TMP/c.json" 'd["attestation"]["verdict"] == "pass"' 2>/dev/null
-    t_ok $? "(f) REPORTDATA differing from inblob: connect fails (no passing verdict)"
-    w=0
-    while [ "$w" -lt 30 ] && ! grep -q "another REPORT_DATA" "$T_TMP/serve-bad.log"; do
-        sleep 0.1
-        w=$((w + 1))
-    done
-    t_diag_file "$T_TMP/serve-bad.log"
-    grep -q "another REPORT_DATA" "$T_TMP/serve-bad.log"
-    t_ok $? "  ... and serve logs the attester's refusal (another REPORT_DATA)"
-    stop_serve "$SPID"
-    left=$(find "$R2" -mindepth 1 | wc -l)
-    [ "$left" -eq 0 ]
-    t_ok $? "  ... and the refused entry is removed too"
-else
-    t_diag_file "$T_TMP/fake.log"
-    t_ok 1 "fake kernel (--bad-report-data) and serve start"
-    t_skip "serve did not start" 2
-fi
-[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+tsm_bad_report_data tdx "(f) REPORTDATA differing from inblob: connect fails (no passing verdict)"
 
 t_done

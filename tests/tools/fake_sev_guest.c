@@ -30,18 +30,12 @@
  * Exits 0 after N reports (--count), on SIGTERM/SIGINT, or after --timeout seconds
  * (default 30); every wait is bounded.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,35 +48,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "fake_tsm_kernel.h"
+
 #define REPORT_LEN 1184
 #define SIGNED_LEN 0x2A0
 #define DAY 86400L
 #define YEAR (365L * DAY)
-#define FIFO_WAIT_MS 5000
-#define MAX_ENTRIES 16
 
 static const uint8_t MEAS[48] = {0xa1, 0xb2, 0xc3, 0xd4, 0x11, 0xe2, 0x5e};
 static const uint8_t TCB_BL = 3, TCB_TEE = 0, TCB_SNP = 8, TCB_UCODE = 115;
-
-static volatile sig_atomic_t g_stop;
-static void on_signal(int s)
-{
-    (void)s;
-    g_stop = 1;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fake_sev_guest: %s\n", what);
-    exit(2);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* ---- the hierarchy ---- */
 
@@ -100,7 +74,7 @@ static void sign_pss(X509 *x, EVP_PKEY *key)
         EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha384()) != 1 || X509_sign_ctx(x, m) <= 0)
-        die("cannot sign a certificate");
+        fake_die("cannot sign a certificate");
     EVP_MD_CTX_free(m);
 }
 
@@ -119,7 +93,7 @@ static void add_ext_txt(X509 *x, X509 *issuer, int nid, const char *val)
     X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
     if (!e)
-        die("cannot make an extension");
+        fake_die("cannot make an extension");
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
 }
@@ -131,7 +105,7 @@ static void add_amd_ext(X509 *x, const char *oid, const uint8_t *val, size_t n)
     ASN1_OCTET_STRING_set(os, val, (int)n);
     X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
     if (!e)
-        die("cannot make an AMD extension");
+        fake_die("cannot make an AMD extension");
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
     ASN1_OCTET_STRING_free(os);
@@ -196,7 +170,7 @@ static void generate(struct hier *h)
     h->ask_key = EVP_RSA_gen(2048);
     h->vcek_key = EVP_EC_gen("P-384");
     if (!h->ark_key || !h->ask_key || !h->vcek_key)
-        die("cannot generate keys");
+        fake_die("cannot generate keys");
     h->ark = make_cert(h->ark_key, "ARK-Test", "ARK-Test", NULL, true, 1, 25 * YEAR);
     sign_pss(h->ark, h->ark_key);
     h->ask = make_cert(h->ask_key, "SEV-Test", "ARK-Test", h->ark, true, 2, 25 * YEAR);
@@ -212,101 +186,48 @@ static void generate(struct hier *h)
     sign_pss(h->vcek, h->ask_key);
 }
 
-static void path_in(char *out, size_t n, const char *dir, const char *name)
-{
-    if ((size_t)snprintf(out, n, "%s/%s", dir, name) >= n)
-        die("path too long");
-}
-
 static void save_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
 {
     char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
+    fake_path_in(p, sizeof p, dir, name);
     FILE *f = fopen(p, "w");
     if (!f)
-        die("cannot write the state directory");
+        fake_die("cannot write the state directory");
     int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
     if (fclose(f) != 0 || ok != 1)
-        die("cannot write a PEM file");
-}
-
-static X509 *load_cert(const char *dir, const char *name)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!x)
-        die("cannot load a certificate from the state directory");
-    return x;
-}
-
-static EVP_PKEY *load_key(const char *dir, const char *name)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!k)
-        die("cannot load a key from the state directory");
-    return k;
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    char p[PATH_MAX], t[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    if ((size_t)snprintf(t, sizeof t, "%s.tmp", p) >= sizeof t)
-        die("path too long");
-    FILE *f = fopen(t, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(t, p) != 0)
-        die("cannot write a state file");
+        fake_die("cannot write a PEM file");
 }
 
 static void write_policies(const char *dir)
 {
     char m[97], other[97], ark[PATH_MAX], json[2 * PATH_MAX];
     uint8_t om[48];
-    hex(MEAS, 48, m);
+    fake_hex(MEAS, 48, false, m);
     memcpy(om, MEAS, 48);
     om[47] ^= 0xff;
-    hex(om, 48, other);
-    path_in(ark, sizeof ark, dir, "ark.pem");
+    fake_hex(om, 48, false, other);
+    fake_path_in(ark, sizeof ark, dir, "ark.pem");
 #define POLICY_FMT "{\"tether_policy\":1,\"accept\":{\"snp\":{%s%s%s\"measurements\":[\"%s\"]}}}\n"
     snprintf(json, sizeof json, POLICY_FMT, "\"trust_anchors\":[\"", ark, "\"],", m);
-    write_text(dir, "policy.json", json);
+    fake_write_file(dir, "policy.json", json, strlen(json));
     snprintf(json, sizeof json, POLICY_FMT, "\"trust_anchors\":[\"", ark, "\"],", other);
-    write_text(dir, "policy-other-measurement.json", json);
+    fake_write_file(dir, "policy-other-measurement.json", json, strlen(json));
     snprintf(json, sizeof json, POLICY_FMT, "", "", "", m);
-    write_text(dir, "policy-builtin-roots.json", json);
+    fake_write_file(dir, "policy-builtin-roots.json", json, strlen(json));
 }
 
 static void setup_state(struct hier *h, const char *dir)
 {
     char p[PATH_MAX];
     chip_of(h->chip);
-    path_in(p, sizeof p, dir, "vcek-key.pem");
+    fake_path_in(p, sizeof p, dir, "vcek-key.pem");
     if (access(p, F_OK) == 0) {
-        h->ark_key = load_key(dir, "ark-key.pem");
-        h->ask_key = load_key(dir, "ask-key.pem");
-        h->vcek_key = load_key(dir, "vcek-key.pem");
-        h->ark = load_cert(dir, "ark.pem");
-        h->ask = load_cert(dir, "ask.pem");
-        h->vcek = load_cert(dir, "vcek.pem");
+        h->ark_key = fake_load_key(dir, "ark-key.pem");
+        h->ask_key = fake_load_key(dir, "ask-key.pem");
+        h->vcek_key = fake_load_key(dir, "vcek-key.pem");
+        h->ark = fake_load_cert(dir, "ark.pem");
+        h->ask = fake_load_cert(dir, "ask.pem");
+        h->vcek = fake_load_cert(dir, "vcek.pem");
     } else {
         generate(h);
         save_pem(dir, "ark-key.pem", NULL, h->ark_key);
@@ -371,12 +292,12 @@ static void build_report(const struct hier *h, const uint8_t report_data[64], ui
     size_t sl = sizeof sig;
     if (!m || EVP_DigestSignInit(m, NULL, EVP_sha384(), NULL, h->vcek_key) != 1 ||
         EVP_DigestSign(m, sig, &sl, out, SIGNED_LEN) != 1)
-        die("cannot sign the report");
+        fake_die("cannot sign the report");
     EVP_MD_CTX_free(m);
     const unsigned char *p = sig;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
     if (!es)
-        die("bad ECDSA signature");
+        fake_die("bad ECDSA signature");
     BN_bn2lebinpad(ECDSA_SIG_get0_r(es), out + 0x2A0, 72);
     BN_bn2lebinpad(ECDSA_SIG_get0_s(es), out + 0x2E8, 72);
     ECDSA_SIG_free(es);
@@ -413,16 +334,16 @@ static uint8_t *cert_table(const struct hier *h, size_t *len)
     for (int i = 0; i < 3; i++) {
         dl[i] = i2d_X509(xs[i], &der[i]);
         if (dl[i] <= 0)
-            die("cannot encode a certificate");
+            fake_die("cannot encode a certificate");
         total += (size_t)dl[i];
     }
     uint8_t *t = calloc(1, total);
     if (!t)
-        die("out of memory");
+        fake_die("out of memory");
     size_t off = 4 * 24;
     for (int i = 0; i < 3; i++) {
         if (guid_bytes(guids[i], t + 24 * i) != 0)
-            die("bad GUID");
+            fake_die("bad GUID");
         put32(t + 24 * i + 16, (uint32_t)off);
         put32(t + 24 * i + 20, (uint32_t)dl[i]);
         memcpy(t + off, der[i], (size_t)dl[i]);
@@ -433,229 +354,66 @@ static uint8_t *cert_table(const struct hier *h, size_t *len)
     return t;
 }
 
-/* ---- the configfs-like tree ---- */
+/* ---- the kernel side: report on privlevel ---- */
 
-struct entry {
-    bool used;
-    int wd;
-    char dir[PATH_MAX];
-    uint64_t gen;
-    bool have_inblob;
-    uint8_t inblob[64];
+struct sev {
+    const struct hier *h;
+    bool bad;
+    uint8_t *aux;
+    size_t aux_len;
 };
 
-static void attr_write(const char *dir, const char *name, const void *data, size_t len)
+/* inblob is kept; privlevel builds the report over it and serves it, then the table. */
+static void on_write(struct fake_tsm_entry *e, const char *name, long *served, void *arg)
 {
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || (len && write(fd, data, len) != (ssize_t)len) || close(fd) != 0)
-        fprintf(stderr, "fake_sev_guest: cannot write %s: %s\n", p, strerror(errno));
-}
-
-static void set_generation(struct entry *e)
-{
-    char g[32];
-    snprintf(g, sizeof g, "%llu\n", (unsigned long long)e->gen);
-    attr_write(e->dir, "generation", g, strlen(g));
-}
-
-/* The kernel side of mkdir: the attributes, then the watch (so that our own writes raise no
- * event), then provider, last and atomically (fake_tsm_preload.so's mkdir waits for it). */
-static int populate(int in, const char *root, struct entry *e)
-{
-    char p[PATH_MAX], tmp[PATH_MAX];
-    e->gen = 0;
-    set_generation(e);
-    attr_write(e->dir, "privlevel_floor", "0\n", 2);
-    attr_write(e->dir, "inblob", NULL, 0);
-    attr_write(e->dir, "privlevel", NULL, 0);
-    path_in(p, sizeof p, e->dir, "outblob");
-    if (mkfifo(p, 0600) != 0)
-        fprintf(stderr, "fake_sev_guest: mkfifo %s: %s\n", p, strerror(errno));
-    path_in(p, sizeof p, e->dir, "auxblob");
-    if (mkfifo(p, 0600) != 0)
-        fprintf(stderr, "fake_sev_guest: mkfifo %s: %s\n", p, strerror(errno));
-    e->wd = inotify_add_watch(in, e->dir, IN_CLOSE_WRITE | IN_DELETE_SELF);
-    if (e->wd < 0)
-        return -1;
-    path_in(tmp, sizeof tmp, root, ".fake-provider.tmp");
-    attr_write(root, ".fake-provider.tmp", "sev_guest\n", 10);
-    path_in(p, sizeof p, e->dir, "provider");
-    if (rename(tmp, p) != 0)
-        fprintf(stderr, "fake_sev_guest: rename provider: %s\n", strerror(errno));
-    return 0;
-}
-
-static int read_small(const char *dir, const char *name, uint8_t *buf, size_t cap, size_t *n)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    ssize_t r = read(fd, buf, cap);
-    close(fd);
-    if (r < 0)
-        return -1;
-    *n = (size_t)r;
-    return 0;
-}
-
-/* Serve data through a FIFO once the reader is there (bounded wait). */
-static int fifo_serve(const char *dir, const char *name, const uint8_t *data, size_t len)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    long deadline = now_ms() + FIFO_WAIT_MS;
-    int fd = -1;
-    while ((fd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        if (errno != ENXIO || now_ms() > deadline || g_stop) {
-            fprintf(stderr, "fake_sev_guest: nobody read %s: %s\n", p,
-                    errno == ENXIO ? "timed out" : strerror(errno));
-            return -1;
+    const struct sev *s = arg;
+    if (strcmp(name, "inblob") == 0) {
+        size_t got = 0;
+        e->have_inblob = fake_tsm_read_small(e->dir, "inblob", e->inblob, 64, &got) == 0 &&
+                         got >= 64;
+        fake_tsm_bump_generation(e);
+    } else if (strcmp(name, "privlevel") == 0) {
+        uint8_t lv[8];
+        size_t got = 0;
+        uint32_t vmpl = 0;
+        if (fake_tsm_read_small(e->dir, "privlevel", lv, sizeof lv, &got) == 0 && got > 0 &&
+            lv[0] >= '0' && lv[0] <= '3')
+            vmpl = (uint32_t)(lv[0] - '0');
+        fake_tsm_bump_generation(e);
+        if (!e->have_inblob) {
+            fprintf(stderr, "fake_sev_guest: privlevel before a 64-byte inblob\n");
+            return;
         }
-        poll(NULL, 0, 1);
+        uint8_t rd[64], report[REPORT_LEN];
+        memcpy(rd, e->inblob, 64);
+        if (s->bad)
+            rd[0] ^= 0x01;
+        build_report(s->h, rd, vmpl, report);
+        if (fake_tsm_fifo_serve(e->dir, "outblob", report, sizeof report) == 0 &&
+            fake_tsm_fifo_serve(e->dir, "auxblob", s->aux, s->aux_len) == 0)
+            (*served)++;
+        fprintf(stderr, "fake_sev_guest: served report %ld%s\n", *served,
+                s->bad ? " (REPORT_DATA differs from inblob)" : "");
     }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    close(fd);
-    return done == len ? 0 : -1;
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: fake_sev_guest --root DIR --state DIR [--count N] [--timeout S] "
-                    "[--bad-report-data]\n");
-    exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *root = NULL, *state = NULL;
-    long count = 0, timeout_s = 30;
-    bool bad = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-            root = argv[++i];
-        else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
-            state = argv[++i];
-        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
-            count = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-            timeout_s = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--bad-report-data") == 0)
-            bad = true;
-        else
-            usage();
-    }
-    if (!root || !state || timeout_s <= 0 || timeout_s > 600 || count < 0)
-        usage();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    static const struct fake_tsm_attr ATTRS[] = {
+        {"privlevel_floor", "0\n"}, {"inblob", ""}, {"privlevel", ""}, {NULL, NULL}};
+    static const char *const FIFOS[] = {"outblob", "auxblob", NULL};
+    struct fake_tsm_args a;
+    fake_tsm_args(argc, argv, "fake_sev_guest", &a);
 
     struct hier h;
     memset(&h, 0, sizeof h);
-    setup_state(&h, state);
-    size_t aux_len = 0;
-    uint8_t *aux = cert_table(&h, &aux_len);
+    setup_state(&h, a.state);
+    struct sev s = {.h = &h, .bad = a.bad_report_data};
+    s.aux = cert_table(&h, &s.aux_len);
 
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in < 0 || inotify_add_watch(in, root, IN_CREATE | IN_ONLYDIR) < 0)
-        die("cannot watch the root");
-    write_text(state, "ready", "ready\n");
-
-    static struct entry ents[MAX_ENTRIES];
-    long deadline = now_ms() + timeout_s * 1000L, served = 0;
-    _Alignas(struct inotify_event) char buf[8192];
-    while (!g_stop && (count == 0 || served < count)) {
-        long left = deadline - now_ms();
-        if (left <= 0)
-            break;
-        struct pollfd pf = {.fd = in, .events = POLLIN};
-        if (poll(&pf, 1, left > 200 ? 200 : (int)left) <= 0)
-            continue;
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n <= 0)
-            continue;
-        for (char *p = buf; p < buf + n;) {
-            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
-            p += sizeof *ev + ev->len;
-            struct entry *e = NULL;
-            for (int i = 0; i < MAX_ENTRIES; i++)
-                if (ents[i].used && ents[i].wd == ev->wd)
-                    e = &ents[i];
-            if (!e && (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR) && ev->len) {
-                for (int i = 0; i < MAX_ENTRIES && !e; i++)
-                    if (!ents[i].used)
-                        e = &ents[i];
-                if (!e) {
-                    fprintf(stderr, "fake_sev_guest: too many entries\n");
-                    continue;
-                }
-                memset(e, 0, sizeof *e);
-                path_in(e->dir, sizeof e->dir, root, ev->name);
-                if (populate(in, root, e) == 0)
-                    e->used = true;
-                continue;
-            }
-            if (!e)
-                continue;
-            if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) {
-                inotify_rm_watch(in, e->wd);
-                e->used = false;
-                continue;
-            }
-            if (!(ev->mask & IN_CLOSE_WRITE) || !ev->len)
-                continue;
-            if (strcmp(ev->name, "inblob") == 0) {
-                size_t got = 0;
-                e->have_inblob = read_small(e->dir, "inblob", e->inblob, 64, &got) == 0 &&
-                                 got == 64;
-                e->gen++;
-                set_generation(e);
-            } else if (strcmp(ev->name, "privlevel") == 0) {
-                uint8_t lv[8];
-                size_t got = 0;
-                uint32_t vmpl = 0;
-                if (read_small(e->dir, "privlevel", lv, sizeof lv, &got) == 0 && got > 0 &&
-                    lv[0] >= '0' && lv[0] <= '3')
-                    vmpl = (uint32_t)(lv[0] - '0');
-                e->gen++;
-                set_generation(e);
-                if (!e->have_inblob) {
-                    fprintf(stderr, "fake_sev_guest: privlevel before a 64-byte inblob\n");
-                    continue;
-                }
-                uint8_t rd[64], report[REPORT_LEN];
-                memcpy(rd, e->inblob, 64);
-                if (bad)
-                    rd[0] ^= 0x01;
-                build_report(&h, rd, vmpl, report);
-                if (fifo_serve(e->dir, "outblob", report, sizeof report) == 0 &&
-                    fifo_serve(e->dir, "auxblob", aux, aux_len) == 0)
-                    served++;
-                fprintf(stderr, "fake_sev_guest: served report %ld%s\n", served,
-                        bad ? " (REPORT_DATA differs from inblob)" : "");
-            }
-        }
-    }
-    free(aux);
-    close(in);
+    const struct fake_tsm_kernel k = {"sev_guest\n", ATTRS, FIFOS, on_write, &s};
+    fake_tsm_run(&a, &k);
+    free(s.aux);
     EVP_PKEY_free(h.ark_key);
     EVP_PKEY_free(h.ask_key);
     EVP_PKEY_free(h.vcek_key);

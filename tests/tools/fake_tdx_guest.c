@@ -55,17 +55,13 @@
  * 30); every wait is bounded.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,10 +78,10 @@
 
 #include "evidence/dcap/dcap_quote.h"
 
+#include "fake_tsm_kernel.h"
+
 #define DAY 86400L
 #define YEAR (365L * DAY)
-#define FIFO_WAIT_MS 5000
-#define MAX_ENTRIES 16
 
 /* ---- the fixed platform and TD ---- */
 
@@ -125,26 +121,6 @@ static void fixed_measurements(void)
     }
 }
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int s)
-{
-    (void)s;
-    g_stop = 1;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fake_tdx_guest: %s\n", what);
-    exit(2);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* ---- a growable byte buffer (DER, JSON, quotes) ---- */
 
 struct buf {
@@ -158,7 +134,7 @@ static void put(struct buf *b, const void *d, size_t n)
         size_t cap = (b->len + n + 1) * 2;
         uint8_t *q = realloc(b->p, cap);
         if (!q)
-            die("out of memory");
+            fake_die("out of memory");
         b->p = q;
         b->cap = cap;
     }
@@ -195,18 +171,8 @@ static void putf(struct buf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof tmp)
-        die("JSON fragment too long");
+        fake_die("JSON fragment too long");
     put(b, tmp, (size_t)n);
-}
-
-static void hex(const uint8_t *p, size_t n, bool upper, char *out)
-{
-    const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* ---- DER for the SGX extensions (X.690; Intel SGX PCK Certificate and CRL Profile) ---- */
@@ -226,7 +192,7 @@ static void der_tlv(struct buf *out, uint8_t tag, const uint8_t *c, size_t n)
         h[hl++] = (uint8_t)(n >> 8);
         h[hl++] = (uint8_t)n;
     } else {
-        die("DER element too long");
+        fake_die("DER element too long");
     }
     put(out, h, hl);
     put(out, c, n);
@@ -348,7 +314,7 @@ static X509_NAME *name_of(const char *cn)
         !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
                                     (const unsigned char *)"Tether Test (not Intel)", -1, -1, 0) ||
         !X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0))
-        die("cannot make a name");
+        fake_die("cannot make a name");
     return n;
 }
 
@@ -358,7 +324,7 @@ static void add_ext_txt(X509 *x, X509 *issuer, int nid, const char *val)
     X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
     if (!e || !X509_add_ext(x, e, -1))
-        die("cannot make an extension");
+        fake_die("cannot make an extension");
     X509_EXTENSION_free(e);
 }
 
@@ -367,7 +333,7 @@ static void random_serial(X509 *x)
     BIGNUM *bn = BN_new();
     if (!bn || !BN_rand(bn, 127, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) ||
         !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
-        die("cannot make a serial number");
+        fake_die("cannot make a serial number");
     BN_free(bn);
 }
 
@@ -377,7 +343,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *
 {
     X509 *x = X509_new();
     if (!x)
-        die("out of memory");
+        fake_die("out of memory");
     X509_set_version(x, 2);
     random_serial(x);
     time_t now = time(NULL);
@@ -399,14 +365,14 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *
 static void sign_cert(X509 *x, EVP_PKEY *key)
 {
     if (X509_sign(x, key, EVP_sha256()) <= 0)
-        die("cannot sign a certificate");
+        fake_die("cannot sign a certificate");
 }
 
 static EVP_PKEY *p256(void)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
     if (!k)
-        die("cannot generate a P-256 key");
+        fake_die("cannot generate a P-256 key");
     return k;
 }
 
@@ -431,10 +397,10 @@ static void generate(struct hier *h)
     ASN1_OBJECT *o = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
     if (!o || !os || !ASN1_OCTET_STRING_set(os, ext.p, (int)ext.len))
-        die("cannot make the SGX extensions");
+        fake_die("cannot make the SGX extensions");
     X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
     if (!e || !X509_add_ext(h->pck, e, -1))
-        die("cannot add the SGX extensions");
+        fake_die("cannot add the SGX extensions");
     X509_EXTENSION_free(e);
     ASN1_OCTET_STRING_free(os);
     ASN1_OBJECT_free(o);
@@ -446,31 +412,13 @@ static void generate(struct hier *h)
     sign_cert(h->tcb, h->root_key);
 }
 
-static void path_in(char *out, size_t n, const char *dir, const char *name)
-{
-    if ((size_t)snprintf(out, n, "%s/%s", dir, name) >= n)
-        die("path too long");
-}
-
-/* Write a file atomically (tmp + rename). */
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char p[PATH_MAX], t[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    if ((size_t)snprintf(t, sizeof t, "%s.tmp", p) >= sizeof t)
-        die("path too long");
-    FILE *f = fopen(t, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0 || rename(t, p) != 0)
-        die("cannot write a state file");
-}
-
 static void append_pem(struct buf *b, X509 *x)
 {
     BIO *m = BIO_new(BIO_s_mem());
     char *d = NULL;
     long n = 0;
     if (!m || PEM_write_bio_X509(m, x) != 1 || (n = BIO_get_mem_data(m, &d)) <= 0)
-        die("cannot encode a certificate");
+        fake_die("cannot encode a certificate");
     put(b, d, (size_t)n);
     BIO_free(m);
 }
@@ -479,7 +427,7 @@ static void save_cert(const char *dir, const char *name, X509 *x)
 {
     struct buf b = {0};
     append_pem(&b, x);
-    write_file(dir, name, b.p, b.len);
+    fake_write_file(dir, name, b.p, b.len);
     free(b.p);
 }
 
@@ -490,35 +438,9 @@ static void save_key(const char *dir, const char *name, EVP_PKEY *k)
     long n = 0;
     if (!m || PEM_write_bio_PrivateKey(m, k, NULL, NULL, 0, NULL, NULL) != 1 ||
         (n = BIO_get_mem_data(m, &d)) <= 0)
-        die("cannot encode a key");
-    write_file(dir, name, d, (size_t)n);
+        fake_die("cannot encode a key");
+    fake_write_file(dir, name, d, (size_t)n);
     BIO_free(m);
-}
-
-static X509 *load_cert(const char *dir, const char *name)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!x)
-        die("cannot load a certificate from the state directory");
-    return x;
-}
-
-static EVP_PKEY *load_key(const char *dir, const char *name)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!k)
-        die("cannot load a key from the state directory");
-    return k;
 }
 
 /* ---- signatures: raw r || s, big-endian (Intel DCAP) ---- */
@@ -530,13 +452,13 @@ static void sign_raw(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t rs[64]
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     if (!m || EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k) != 1 ||
         EVP_DigestSign(m, der, &dl, msg, len) != 1)
-        die("cannot sign");
+        fake_die("cannot sign");
     EVP_MD_CTX_free(m);
     const unsigned char *p = der;
     ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
     if (!s || BN_bn2binpad(ECDSA_SIG_get0_r(s), rs, 32) != 32 ||
         BN_bn2binpad(ECDSA_SIG_get0_s(s), rs + 32, 32) != 32)
-        die("bad ECDSA signature");
+        fake_die("bad ECDSA signature");
     ECDSA_SIG_free(s);
 }
 
@@ -546,7 +468,7 @@ static void raw_pub(EVP_PKEY *k, uint8_t xy[64])
     size_t n = 0;
     if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &n) != 1 ||
         n != 65 || pt[0] != 0x04)
-        die("cannot export a P-256 public key");
+        fake_die("cannot export a P-256 public key");
     memcpy(xy, pt + 1, 64);
 }
 
@@ -609,12 +531,12 @@ static void signed_doc(const char *dir, const char *name, const char *key,
     uint8_t rs[64];
     char sig[129];
     sign_raw(signer, value->p, value->len, rs);
-    hex(rs, 64, false, sig);
+    fake_hex(rs, 64, false, sig);
     struct buf d = {0};
     putf(&d, "{\"%s\":", key);
     put(&d, value->p, value->len);
     putf(&d, ",\"signature\":\"%s\"}", sig);
-    write_file(dir, name, d.p, d.len);
+    fake_write_file(dir, name, d.p, d.len);
     free(d.p);
 }
 
@@ -623,8 +545,8 @@ static void write_tcb_info(const char *dir, const struct hier *h, const char *is
 {
     char fmspc[13], zeros48[97];
     static const uint8_t Z[48];
-    hex(FMSPC, 6, false, fmspc);
-    hex(Z, 48, false, zeros48);
+    fake_hex(FMSPC, 6, false, fmspc);
+    fake_hex(Z, 48, false, zeros48);
     struct buf v = {0};
     putf(&v, "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
              "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%u,",
@@ -651,7 +573,7 @@ static void write_qe_identity(const char *dir, const struct hier *h, const char 
                               const char *next)
 {
     char mrsigner[65];
-    hex(QE_MRSIGNER, 32, true, mrsigner);
+    fake_hex(QE_MRSIGNER, 32, true, mrsigner);
     struct buf v = {0};
     putf(&v, "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
              "\"tcbEvaluationDataNumber\":%u,\"miscselect\":\"00000000\","
@@ -678,28 +600,28 @@ static void write_crl(const char *dir, const char *name, X509 *issuer, EVP_PKEY 
         !X509_CRL_set1_lastUpdate(crl, last) || !X509_CRL_set1_nextUpdate(crl, next) ||
         !ASN1_INTEGER_set(num, number) ||
         X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
-        die("cannot make a CRL");
+        fake_die("cannot make a CRL");
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
     X509_EXTENSION *aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
                                               "keyid:always");
     if (!aki || !X509_CRL_add_ext(crl, aki, -1))
-        die("cannot add the CRL's authority key identifier");
+        fake_die("cannot add the CRL's authority key identifier");
     X509_EXTENSION_free(aki);
     if (revoked) {
         X509_REVOKED *r = X509_REVOKED_new();
         if (!r || !X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoked)) ||
             !X509_REVOKED_set_revocationDate(r, last) || !X509_CRL_add0_revoked(crl, r))
-            die("cannot revoke");
+            fake_die("cannot revoke");
     }
     X509_CRL_sort(crl);
     if (X509_CRL_sign(crl, key, EVP_sha256()) <= 0)
-        die("cannot sign a CRL");
+        fake_die("cannot sign a CRL");
     unsigned char *der = NULL;
     int n = i2d_X509_CRL(crl, &der);
     if (n <= 0)
-        die("cannot encode a CRL");
-    write_file(dir, name, der, (size_t)n);
+        fake_die("cannot encode a CRL");
+    fake_write_file(dir, name, der, (size_t)n);
     OPENSSL_free(der);
     ASN1_INTEGER_free(num);
     ASN1_TIME_free(last);
@@ -712,7 +634,7 @@ static void write_chain(const char *dir, const char *name, X509 *a, X509 *b)
     struct buf p = {0};
     append_pem(&p, a);
     append_pem(&p, b);
-    write_file(dir, name, p.p, p.len);
+    fake_write_file(dir, name, p.p, p.len);
     free(p.p);
 }
 
@@ -720,9 +642,9 @@ static void write_collateral(const char *state, const char *sub, const struct hi
                              bool revoke_pck)
 {
     char dir[PATH_MAX], issue[32], next[32];
-    path_in(dir, sizeof dir, state, sub);
+    fake_path_in(dir, sizeof dir, state, sub);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        die("cannot create the collateral directory");
+        fake_die("cannot create the collateral directory");
     time_t now = time(NULL);
     rfc3339(now - 3600, issue);
     rfc3339(now + 30 * DAY, next);
@@ -740,28 +662,28 @@ static void write_policy(const char *dir, const char *name, bool anchors, const 
                          const uint8_t mrtd[48])
 {
     char m[97];
-    hex(mrtd, 48, false, m);
+    fake_hex(mrtd, 48, false, m);
     struct buf j = {0};
     putf(&j, "{\"tether_policy\":1,\"accept\":{\"tdx\":{%s\"collateral\":[\"%s\"],"
              "\"mrtd\":[\"%s\"]}}}\n",
          anchors ? "\"trust_anchors\":[\"root.pem\"]," : "", coll, m);
-    write_file(dir, name, j.p, j.len);
+    fake_write_file(dir, name, j.p, j.len);
     free(j.p);
 }
 
 static void setup_state(struct hier *h, const char *dir)
 {
     char p[PATH_MAX];
-    path_in(p, sizeof p, dir, "pck-key.pem");
+    fake_path_in(p, sizeof p, dir, "pck-key.pem");
     if (access(p, F_OK) == 0) {
-        h->root_key = load_key(dir, "root-key.pem");
-        h->platform_key = load_key(dir, "platform-key.pem");
-        h->tcb_key = load_key(dir, "tcbsign-key.pem");
-        h->pck_key = load_key(dir, "pck-key.pem");
-        h->root = load_cert(dir, "root.pem");
-        h->platform = load_cert(dir, "platform.pem");
-        h->tcb = load_cert(dir, "tcbsign.pem");
-        h->pck = load_cert(dir, "pck.pem");
+        h->root_key = fake_load_key(dir, "root-key.pem");
+        h->platform_key = fake_load_key(dir, "platform-key.pem");
+        h->tcb_key = fake_load_key(dir, "tcbsign-key.pem");
+        h->pck_key = fake_load_key(dir, "pck-key.pem");
+        h->root = fake_load_cert(dir, "root.pem");
+        h->platform = fake_load_cert(dir, "platform.pem");
+        h->tcb = fake_load_cert(dir, "tcbsign.pem");
+        h->pck = fake_load_cert(dir, "pck.pem");
     } else {
         generate(h);
         save_key(dir, "root-key.pem", h->root_key);
@@ -837,7 +759,7 @@ static void build_quote(const struct hier *h, const uint8_t report_data[64], str
         put(q, RTMR[r], 48);
     put(q, report_data, 64);
     if (q->len != DCAP_HEADER_LEN + DCAP_TD10_BODY_LEN)
-        die("internal: quote layout");
+        fake_die("internal: quote layout");
 
     /* A fresh attestation key signs header || body. */
     EVP_PKEY *ak = p256();
@@ -879,232 +801,68 @@ static void build_quote(const struct hier *h, const uint8_t report_data[64], str
     const char *why = NULL;
     if (dcap_quote_parse(q->p, q->len, &dq, &why) != 0) {
         fprintf(stderr, "fake_tdx_guest: built a quote that does not parse: %s\n", why);
-        die("internal: bad quote");
+        fake_die("internal: bad quote");
     }
     int rc = dcap_quote_verify_signatures(&dq);
     if (rc != DCAP_SIG_OK || dq.quote_len != q->len || dq.body_type != DCAP_BODY_TD10 ||
         memcmp(dq.report_data, report_data, 64) != 0) {
         fprintf(stderr, "fake_tdx_guest: built quote fails its self-check: %s\n",
                 dcap_sig_result_name(rc));
-        die("internal: bad quote");
+        fake_die("internal: bad quote");
     }
 }
 
-/* ---- the configfs-like tree ---- */
+/* ---- the kernel side: a quote on every inblob ---- */
 
-struct entry {
-    bool used;
-    int wd;
-    char dir[PATH_MAX];
-    uint64_t gen;
+struct tdx {
+    const struct hier *h;
+    const char *state;
+    bool bad;
 };
 
-static void attr_write(const char *dir, const char *name, const void *data, size_t len)
+static void on_write(struct fake_tsm_entry *e, const char *name, long *served, void *arg)
 {
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || (len && write(fd, data, len) != (ssize_t)len) || close(fd) != 0)
-        fprintf(stderr, "fake_tdx_guest: cannot write %s: %s\n", p, strerror(errno));
-}
-
-static void set_generation(struct entry *e)
-{
-    char g[32];
-    snprintf(g, sizeof g, "%llu\n", (unsigned long long)e->gen);
-    attr_write(e->dir, "generation", g, strlen(g));
-}
-
-/* The kernel side of mkdir: the attributes, the watch, then provider, last and atomically. */
-static int populate(int in, const char *root, struct entry *e)
-{
-    char p[PATH_MAX], tmp[PATH_MAX];
-    e->gen = 0;
-    set_generation(e);
-    attr_write(e->dir, "inblob", NULL, 0);
-    path_in(p, sizeof p, e->dir, "outblob");
-    if (mkfifo(p, 0600) != 0)
-        fprintf(stderr, "fake_tdx_guest: mkfifo %s: %s\n", p, strerror(errno));
-    e->wd = inotify_add_watch(in, e->dir, IN_CLOSE_WRITE | IN_DELETE_SELF);
-    if (e->wd < 0)
-        return -1;
-    path_in(tmp, sizeof tmp, root, ".fake-provider.tmp");
-    attr_write(root, ".fake-provider.tmp", "tdx_guest\n", 10);
-    path_in(p, sizeof p, e->dir, "provider");
-    if (rename(tmp, p) != 0)
-        fprintf(stderr, "fake_tdx_guest: rename provider: %s\n", strerror(errno));
-    return 0;
-}
-
-static int read_small(const char *dir, const char *name, uint8_t *buf, size_t cap, size_t *n)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
+    const struct tdx *t = arg;
+    if (strcmp(name, "inblob") != 0)
+        return;
+    uint8_t rd[64];
     size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
+    memset(rd, 0, sizeof rd);
+    bool ok = fake_tsm_read_small(e->dir, "inblob", rd, sizeof rd, &got) == 0 && got <= 64;
+    fake_tsm_bump_generation(e);
+    if (!ok) {
+        /* configfs-tsm refuses an inblob over 64 bytes (a shorter one is zero-padded, as
+         * here); the real attester always writes exactly 64. */
+        fprintf(stderr, "fake_tdx_guest: inblob is longer than 64 bytes\n");
+        return;
     }
-    /* One more byte means more than cap: report cap + 1. */
-    uint8_t extra;
-    if (got == cap && read(fd, &extra, 1) == 1)
-        got++;
-    close(fd);
-    *n = got;
-    return 0;
-}
-
-/* Serve data through a FIFO once the reader is there (bounded wait). */
-static int fifo_serve(const char *dir, const char *name, const uint8_t *data, size_t len)
-{
-    char p[PATH_MAX];
-    path_in(p, sizeof p, dir, name);
-    long deadline = now_ms() + FIFO_WAIT_MS;
-    int fd = -1;
-    while ((fd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        if (errno != ENXIO || now_ms() > deadline || g_stop) {
-            fprintf(stderr, "fake_tdx_guest: nobody read %s: %s\n", p,
-                    errno == ENXIO ? "timed out" : strerror(errno));
-            return -1;
-        }
-        poll(NULL, 0, 1);
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    close(fd);
-    return done == len ? 0 : -1;
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: fake_tdx_guest --root DIR --state DIR [--count N] [--timeout S] "
-                    "[--bad-report-data]\n");
-    exit(2);
+    if (t->bad)
+        rd[0] ^= 0x01;
+    struct buf q = {0};
+    build_quote(t->h, rd, &q);
+    fake_write_file(t->state, "last-quote.bin", q.p, q.len);
+    if (fake_tsm_fifo_serve(e->dir, "outblob", q.p, q.len) == 0)
+        (*served)++;
+    fprintf(stderr, "fake_tdx_guest: served quote %ld (%zu bytes)%s\n", *served, q.len,
+            t->bad ? " (REPORT_DATA differs from inblob)" : "");
+    free(q.p);
 }
 
 int main(int argc, char **argv)
 {
-    const char *root = NULL, *state = NULL;
-    long count = 0, timeout_s = 30;
-    bool bad = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-            root = argv[++i];
-        else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
-            state = argv[++i];
-        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
-            count = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-            timeout_s = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--bad-report-data") == 0)
-            bad = true;
-        else
-            usage();
-    }
-    if (!root || !state || timeout_s <= 0 || timeout_s > 600 || count < 0)
-        usage();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    static const struct fake_tsm_attr ATTRS[] = {{"inblob", ""}, {NULL, NULL}};
+    static const char *const FIFOS[] = {"outblob", NULL};
+    struct fake_tsm_args a;
+    fake_tsm_args(argc, argv, "fake_tdx_guest", &a);
 
     fixed_measurements();
     struct hier h;
     memset(&h, 0, sizeof h);
-    setup_state(&h, state);
+    setup_state(&h, a.state);
 
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in < 0 || inotify_add_watch(in, root, IN_CREATE | IN_ONLYDIR) < 0)
-        die("cannot watch the root");
-    write_file(state, "ready", "ready\n", 6);
-
-    static struct entry ents[MAX_ENTRIES];
-    long deadline = now_ms() + timeout_s * 1000L, served = 0;
-    _Alignas(struct inotify_event) char buf[8192];
-    while (!g_stop && (count == 0 || served < count)) {
-        long left = deadline - now_ms();
-        if (left <= 0)
-            break;
-        struct pollfd pf = {.fd = in, .events = POLLIN};
-        if (poll(&pf, 1, left > 200 ? 200 : (int)left) <= 0)
-            continue;
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n <= 0)
-            continue;
-        for (char *p = buf; p < buf + n;) {
-            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
-            p += sizeof *ev + ev->len;
-            struct entry *e = NULL;
-            for (int i = 0; i < MAX_ENTRIES; i++)
-                if (ents[i].used && ents[i].wd == ev->wd)
-                    e = &ents[i];
-            if (!e && (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR) && ev->len) {
-                for (int i = 0; i < MAX_ENTRIES && !e; i++)
-                    if (!ents[i].used)
-                        e = &ents[i];
-                if (!e) {
-                    fprintf(stderr, "fake_tdx_guest: too many entries\n");
-                    continue;
-                }
-                memset(e, 0, sizeof *e);
-                path_in(e->dir, sizeof e->dir, root, ev->name);
-                if (populate(in, root, e) == 0)
-                    e->used = true;
-                continue;
-            }
-            if (!e)
-                continue;
-            if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) {
-                inotify_rm_watch(in, e->wd);
-                e->used = false;
-                continue;
-            }
-            if (!(ev->mask & IN_CLOSE_WRITE) || !ev->len || strcmp(ev->name, "inblob") != 0)
-                continue;
-            uint8_t rd[64];
-            size_t got = 0;
-            memset(rd, 0, sizeof rd);
-            bool ok = read_small(e->dir, "inblob", rd, sizeof rd, &got) == 0 && got <= 64;
-            e->gen++;
-            set_generation(e);
-            if (!ok) {
-                /* configfs-tsm refuses an inblob over 64 bytes (a shorter one is zero-padded,
-                 * as here); the real attester always writes exactly 64. */
-                fprintf(stderr, "fake_tdx_guest: inblob is longer than 64 bytes\n");
-                continue;
-            }
-            if (bad)
-                rd[0] ^= 0x01;
-            struct buf q = {0};
-            build_quote(&h, rd, &q);
-            write_file(state, "last-quote.bin", q.p, q.len);
-            if (fifo_serve(e->dir, "outblob", q.p, q.len) == 0)
-                served++;
-            fprintf(stderr, "fake_tdx_guest: served quote %ld (%zu bytes)%s\n", served, q.len,
-                    bad ? " (REPORT_DATA differs from inblob)" : "");
-            free(q.p);
-        }
-    }
-    close(in);
+    struct tdx t = {.h = &h, .state = a.state, .bad = a.bad_report_data};
+    const struct fake_tsm_kernel k = {"tdx_guest\n", ATTRS, FIFOS, on_write, &t};
+    fake_tsm_run(&a, &k);
     EVP_PKEY_free(h.root_key);
     EVP_PKEY_free(h.platform_key);
     EVP_PKEY_free(h.pck_key);

@@ -5,19 +5,14 @@
  * requests, poll timeouts): 200, 429 + Retry-After then 200, 404, oversized, garbage, and a
  * rate limit that never lifts. Must never touch the network beyond 127.0.0.1.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +27,8 @@
 #include <openssl/x509.h>
 
 #include "collateral/collateral.h"
+#include "lib/http_fixture.h"
+#include "lib/tmpdir.h"
 #include "util/util.h"
 
 /* ---- test objects: self-signed P-384 certificates and a CRL ---- */
@@ -130,26 +127,20 @@ static const struct snp_tcb tcb_turin = { .fmc = 1, .bootloader = 1, .tee = 1, .
 #define SRV_MAX_REQ 16
 
 struct server {
-    int fd;
-    int port;
-    pthread_t th;
-    pthread_mutex_t mu;
-    int requests;
-    int stop;
-    char paths[SRV_MAX_REQ][512];
+    struct http_fixture http; /* its mu also guards hits_429_once */
     int hits_429_once;
     uint8_t *vcek;
     size_t vcek_len;
     char *chain;
     uint8_t *crl;
     size_t crl_len;
-    char base[64];
 };
 
 /* Paths are told apart by the first hwid byte: 0x10 Milan 200, 0x20 Genoa 429-once, 0x30 oversized,
  * 0x40 always 429, 0x50 garbage. Anything else: 404. */
-static void respond(struct server *s, int c, const char *path)
+static void respond(void *arg, int c, const char *path)
 {
+    struct server *s = arg;
     char hdr[256];
     const void *body = NULL;
     size_t blen = 0;
@@ -160,9 +151,9 @@ static void respond(struct server *s, int c, const char *path)
         body = s->vcek;
         blen = s->vcek_len;
     } else if (strncmp(path, "/vcek/v1/Genoa/20", 17) == 0) {
-        pthread_mutex_lock(&s->mu);
+        pthread_mutex_lock(&s->http.mu);
         int first = s->hits_429_once++ == 0;
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->http.mu);
         if (first) {
             status = 429;
             extra = "Retry-After: 1\r\n";
@@ -211,55 +202,9 @@ static void respond(struct server *s, int c, const char *path)
     free(big);
 }
 
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    for (int served = 0; served < SRV_MAX_REQ;) {
-        pthread_mutex_lock(&s->mu);
-        int stop = s->stop;
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break;
-        struct pollfd pf = { .fd = s->fd, .events = POLLIN };
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        struct timeval tv = { .tv_sec = 5 };
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        char req[2048];
-        size_t n = 0;
-        while (n < sizeof req - 1) {
-            ssize_t r = recv(c, req + n, sizeof req - 1 - n, 0);
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-            req[n] = '\0';
-            if (strstr(req, "\r\n\r\n"))
-                break;
-        }
-        req[n] = '\0';
-        char path[512] = "";
-        if (sscanf(req, "GET %511s HTTP/1.1", path) == 1) {
-            pthread_mutex_lock(&s->mu);
-            snprintf(s->paths[s->requests], sizeof s->paths[0], "%s", path);
-            s->requests++;
-            pthread_mutex_unlock(&s->mu);
-            served++;
-            respond(s, c, path);
-        }
-        close(c);
-    }
-    return NULL;
-}
-
 static int requests(struct server *s)
 {
-    pthread_mutex_lock(&s->mu);
-    int n = s->requests;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    return http_fixture_requests(&s->http);
 }
 
 /* ---- fixture: server + temporary cache and bundle directories ---- */
@@ -275,64 +220,32 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct server *s = &f->srv;
-    pthread_mutex_init(&s->mu, NULL);
     s->vcek = make_cert_der("SEV-VCEK", &s->vcek_len);
     s->chain = make_chain_pem(2);
     s->crl = make_crl_der(&s->crl_len);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    socklen_t al = sizeof a;
-    getsockname(s->fd, (struct sockaddr *)&a, &al);
-    s->port = ntohs(a.sin_port);
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
+    http_fixture_start(&s->http, SRV_MAX_REQ, respond, s);
     strcpy(f->cache, "/tmp/tether-coll-cache-XXXXXX");
     strcpy(f->bundle, "/tmp/tether-coll-bundle-XXXXXX");
     assert_non_null(mkdtemp(f->cache));
     assert_non_null(mkdtemp(f->bundle));
-    f->cfg = (struct collateral_config){ .cache_dir = f->cache, .kds_base_url = s->base,
+    f->cfg = (struct collateral_config){ .cache_dir = f->cache, .kds_base_url = s->http.base,
                                          .timeout_ms = 5000, .max_retries = 2 };
     *state = f;
     return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
     struct server *s = &f->srv;
-    pthread_mutex_lock(&s->mu);
-    s->stop = 1;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->th, NULL);
-    close(s->fd);
-    pthread_mutex_destroy(&s->mu);
+    http_fixture_free(&s->http);
     free(s->vcek);
     free(s->chain);
     free(s->crl);
-    nftw(f->cache, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-    nftw(f->bundle, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->cache);
+    tmpdir_remove(f->bundle);
     free(f);
     return 0;
-}
-
-static int file_exists(const char *dir, const char *rel, mode_t *mode)
-{
-    char p[512];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    if (stat(p, &st) != 0)
-        return 0;
-    if (mode)
-        *mode = st.st_mode & 07777;
-    return 1;
 }
 
 /* ---- tests ---- */
@@ -425,11 +338,11 @@ static void test_fetch_then_cache(void **state)
     hex_encode(id, 64, hw);
     char want[640];
     snprintf(want, sizeof want, "/vcek/v1/Milan/%s?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115", hw);
-    assert_string_equal(f->srv.paths[0], want);
+    assert_string_equal(f->srv.http.targets[0], want);
 
     mode_t mode = 0;
     assert_int_equal(collateral_snp_vcek_relpath(SNP_GEN_MILAN, id, 64, &tcb_milan, rel, sizeof rel), 0);
-    assert_true(file_exists(f->cache, rel, &mode));
+    assert_true(tmpdir_file_mode(f->cache, rel, &mode));
     assert_int_equal(mode, 0644);
 
     /* second lookup: from the cache, no request */
@@ -464,7 +377,7 @@ static void test_fetch_then_cache(void **state)
                      COLLATERAL_OK);
     free(der);
     assert_int_equal(requests(&f->srv), 2);
-    assert_string_equal(f->srv.paths[1], "/vcek/v1/Turin/1011121314151617?fmcSPL=01&blSPL=01&teeSPL=01&snpSPL=04&ucodeSPL=82");
+    assert_string_equal(f->srv.http.targets[1], "/vcek/v1/Turin/1011121314151617?fmcSPL=01&blSPL=01&teeSPL=01&snpSPL=04&ucodeSPL=82");
 }
 
 static void test_429_retry_after(void **state)
@@ -483,7 +396,7 @@ static void test_429_retry_after(void **state)
     assert_memory_equal(der, f->srv.vcek, len);
     free(der);
     assert_int_equal(requests(&f->srv), 2);
-    assert_string_equal(f->srv.paths[0], f->srv.paths[1]);
+    assert_string_equal(f->srv.http.targets[0], f->srv.http.targets[1]);
 }
 
 static void test_rate_limit_gives_up(void **state)
@@ -538,7 +451,7 @@ static void test_oversized_and_garbage_refused(void **state)
     assert_null(der);
     assert_non_null(strstr(err, "larger than 65536"));
     assert_int_equal(collateral_snp_vcek_relpath(SNP_GEN_MILAN, id, 64, &tcb_milan, rel, sizeof rel), 0);
-    assert_false(file_exists(f->cache, rel, NULL));
+    assert_false(tmpdir_file_mode(f->cache, rel, NULL));
 
     chip(id, 0x50, 64);
     assert_int_equal(collateral_snp_vcek(&f->cfg, SNP_GEN_MILAN, id, 64, &tcb_milan, &der, &len, err, sizeof err),
@@ -546,7 +459,7 @@ static void test_oversized_and_garbage_refused(void **state)
     assert_null(der);
     assert_non_null(strstr(err, "not a DER X.509"));
     assert_int_equal(collateral_snp_vcek_relpath(SNP_GEN_MILAN, id, 64, &tcb_milan, rel, sizeof rel), 0);
-    assert_false(file_exists(f->cache, rel, NULL));
+    assert_false(tmpdir_file_mode(f->cache, rel, NULL));
     assert_int_equal(requests(&f->srv), 2);
 }
 
@@ -621,10 +534,10 @@ static void test_chain_and_crl_fetch(void **state)
     assert_memory_equal(b, f->srv.crl, len);
     free(b);
     assert_int_equal(requests(&f->srv), 2);
-    assert_string_equal(f->srv.paths[0], "/vcek/v1/Milan/cert_chain");
-    assert_string_equal(f->srv.paths[1], "/vcek/v1/Milan/crl");
-    assert_true(file_exists(f->cache, "snp/Milan/cert_chain.pem", NULL));
-    assert_true(file_exists(f->cache, "snp/Milan/crl.der", NULL));
+    assert_string_equal(f->srv.http.targets[0], "/vcek/v1/Milan/cert_chain");
+    assert_string_equal(f->srv.http.targets[1], "/vcek/v1/Milan/crl");
+    assert_true(tmpdir_file_mode(f->cache, "snp/Milan/cert_chain.pem", NULL));
+    assert_true(tmpdir_file_mode(f->cache, "snp/Milan/crl.der", NULL));
     /* fresh in the cache: no new request */
     assert_int_equal(collateral_snp_chain(&f->cfg, SNP_GEN_MILAN, false, &b, &len, err, sizeof err), COLLATERAL_OK);
     free(b);
@@ -644,7 +557,7 @@ static void test_chain_and_crl_fetch(void **state)
     b = NULL;
     assert_int_equal(collateral_snp_chain(&f->cfg, SNP_GEN_MILAN, true, &b, &len, err, sizeof err),
                      COLLATERAL_NOT_FOUND);
-    assert_string_equal(f->srv.paths[3], "/vlek/v1/Milan/cert_chain");
+    assert_string_equal(f->srv.http.targets[3], "/vlek/v1/Milan/cert_chain");
 }
 
 static void test_pem_split(void **state)

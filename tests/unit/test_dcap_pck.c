@@ -24,6 +24,7 @@
 #include "evidence/dcap/dcap_collateral.h"
 #include "evidence/dcap/dcap_quote.h"
 #include "util/util.h"
+#include "lib/vectors.h"
 
 /* ---- real vectors ---- */
 
@@ -55,24 +56,11 @@ static const struct vec VECS[] = {
 };
 #define NVECS (sizeof VECS / sizeof VECS[0])
 
-static uint8_t *vector(const char *rel, size_t *len)
-{
-    const char *v = getenv("TETHER_VECTORS");
-    char path[1200];
-    uint8_t *data = NULL;
-    snprintf(path, sizeof path, "%s/%s", v ? v : "../shared/vectors", rel);
-    if (file_read(path, 1u << 20, &data, len) != 0) {
-        fprintf(stderr, "# skip: DCAP vector %s not found (set TETHER_VECTORS)\n", path);
-        return NULL;
-    }
-    return data;
-}
-
 /* The PCK leaf of a real quote (caller frees), or NULL when the vector is absent. */
 static X509 *real_leaf(const struct vec *v)
 {
     size_t len = 0;
-    uint8_t *buf = vector(v->rel, &len);
+    uint8_t *buf = test_vector("DCAP", v->rel, &len);
     if (!buf)
         return NULL;
     assert_true(len > v->nonzero_trailer);
@@ -181,7 +169,7 @@ static void test_non_pck_certificates(void **state)
 
     /* The extension twice: rejected even though each copy is fine. */
     size_t len = 0;
-    uint8_t *q = vector(VECS[4].rel, &len);
+    uint8_t *q = test_vector("DCAP", VECS[4].rel, &len);
     if (q) {
         free(q);
         X509 *leaf = real_leaf(&VECS[4]);
@@ -556,7 +544,7 @@ static void test_real_value_mutations(void **state)
     (void)state;
     X509 *leaf = NULL;
     size_t len = 0;
-    uint8_t *q = vector(VECS[1].rel, &len);
+    uint8_t *q = test_vector("DCAP", VECS[1].rel, &len);
     if (!q)
         skip();
     free(q);

@@ -26,6 +26,7 @@
 
 #include "evidence/dcap/dcap_quote.h"
 #include "util/util.h"
+#include "lib/vectors.h"
 
 /* 2026-06-01T00:00:00Z: inside every PCK leaf's validity (the latest starts 2026-01-27). */
 #define CHAIN_CHECK_TIME ((time_t)1780272000)
@@ -52,23 +53,10 @@ static const struct vec VECS[] = {
 };
 #define NVECS (sizeof VECS / sizeof VECS[0])
 
-static uint8_t *vector(const char *rel, size_t *len)
-{
-    const char *v = getenv("TETHER_VECTORS");
-    char path[1200];
-    uint8_t *data = NULL;
-    snprintf(path, sizeof path, "%s/%s", v ? v : "../shared/vectors", rel);
-    if (file_read(path, 1u << 20, &data, len) != 0) {
-        fprintf(stderr, "# skip: DCAP vector %s not found (set TETHER_VECTORS)\n", path);
-        return NULL;
-    }
-    return data;
-}
-
 /* Load a vector without its non-zero test trailer; NULL if absent. */
 static uint8_t *load(const struct vec *v, size_t *len)
 {
-    uint8_t *q = vector(v->rel, len);
+    uint8_t *q = test_vector("DCAP", v->rel, len);
     if (!q)
         return NULL;
     assert_int_equal(*len, v->file_len);

@@ -26,6 +26,7 @@
 #include "evidence/dcap/dcap_quote.h"
 #include "evidence/dcap/dcap_tcb.h"
 #include "util/util.h"
+#include "lib/vectors.h"
 
 #define D0 1731456000 /* 2024-11-13T00:00:00Z */
 #define D1 1710288000 /* 2024-03-13T00:00:00Z */
@@ -705,19 +706,6 @@ static void test_qe_identity_check_alone(void **state)
 
 /* ---- end to end with the real vectors and the collateral parser ---- */
 
-static uint8_t *vector(const char *rel, size_t *len)
-{
-    const char *v = getenv("TETHER_VECTORS");
-    char path[1200];
-    uint8_t *data = NULL;
-    snprintf(path, sizeof path, "%s/%s", v ? v : "../shared/vectors", rel);
-    if (file_read(path, 1u << 20, &data, len) != 0) {
-        fprintf(stderr, "# skip: DCAP vector %s not found (set TETHER_VECTORS)\n", path);
-        return NULL;
-    }
-    return data;
-}
-
 struct e2e {
     const char *quote;
     size_t nonzero_trailer;
@@ -753,8 +741,9 @@ static void test_real_vectors_end_to_end(void **state)
     for (size_t i = 0; i < sizeof E2E / sizeof E2E[0]; i++) {
         const struct e2e *t = &E2E[i];
         size_t ql = 0, tl = 0, il = 0;
-        uint8_t *qb = vector(t->quote, &ql), *tb = vector(t->tcbinfo, &tl),
-                *ib = vector(t->qeid, &il);
+        uint8_t *qb = test_vector("DCAP", t->quote, &ql);
+        uint8_t *tb = test_vector("DCAP", t->tcbinfo, &tl);
+        uint8_t *ib = test_vector("DCAP", t->qeid, &il);
         if (!qb || !tb || !ib) {
             free(qb), free(tb), free(ib);
             continue;

@@ -15,10 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +28,9 @@
 #include <unistd.h>
 
 #include "collateral/pcs.h"
+#include "lib/http_fixture.h"
+#include "lib/tmpdir.h"
+#include "lib/vectors.h"
 #include "util/util.h"
 
 /* Clocks for the freshness decisions (pcs_config.now). */
@@ -59,14 +60,10 @@ static struct {
 
 static int load(const char *name, struct blob *b)
 {
-    const char *v = getenv("TETHER_VECTORS");
-    char path[1200];
-    snprintf(path, sizeof path, "%s/tdx/go-tdx-guest/collateral/%s", v ? v : "../shared/vectors", name);
-    if (file_read(path, 1u << 20, &b->p, &b->n) != 0) {
-        fprintf(stderr, "# skip: Intel collateral vector %s not found (set TETHER_VECTORS)\n", path);
-        return -1;
-    }
-    return 0;
+    char rel[256];
+    snprintf(rel, sizeof rel, "tdx/go-tdx-guest/collateral/%s", name);
+    b->p = test_vector("Intel collateral", rel, &b->n);
+    return b->p ? 0 : -1;
 }
 
 static int group_setup(void **state)
@@ -131,7 +128,6 @@ static char *chain_hdr(const char *name, const struct blob *pem)
 
 #define MAX_ROUTES 8
 #define MAX_SEQ 12
-#define SRV_MAX_REQ 40
 
 struct resp {
     int status;
@@ -147,20 +143,15 @@ struct route {
 };
 
 struct server {
-    int fd, port, running, stop;
-    char base[64];
-    pthread_t th;
-    pthread_mutex_t mu;
+    struct http_fixture http; /* its mu also guards the routes */
     struct route routes[MAX_ROUTES];
     int nroutes;
-    char reqs[SRV_MAX_REQ][512];
-    int nreq;
 };
 
 static void route(struct server *s, const char *target, int status, const char *headers, const void *body,
                   size_t len)
 {
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->http.mu);
     struct route *r = NULL;
     for (int i = 0; i < s->nroutes; i++)
         if (strcmp(s->routes[i].target, target) == 0)
@@ -178,7 +169,7 @@ static void route(struct server *s, const char *target, int status, const char *
     if (len)
         memcpy(x->body, body, len);
     x->len = len;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->http.mu);
 }
 
 static void send_all(int c, const void *p, size_t n)
@@ -195,9 +186,10 @@ static void send_all(int c, const void *p, size_t n)
     }
 }
 
-static void respond(struct server *s, int c, const char *target)
+static void respond(void *arg, int c, const char *target)
 {
-    pthread_mutex_lock(&s->mu);
+    struct server *s = arg;
+    pthread_mutex_lock(&s->http.mu);
     const struct resp *x = NULL;
     for (int i = 0; i < s->nroutes; i++) {
         struct route *r = &s->routes[i];
@@ -215,7 +207,7 @@ static void respond(struct server *s, int c, const char *target)
     uint8_t *body = blen ? malloc(blen) : NULL;
     if (blen)
         memcpy(body, x->body, blen);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->http.mu);
     send_all(c, hdr, (size_t)n);
     if (blen)
         send_all(c, body, blen);
@@ -223,94 +215,30 @@ static void respond(struct server *s, int c, const char *target)
     free(body);
 }
 
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    for (int served = 0; served < SRV_MAX_REQ;) {
-        pthread_mutex_lock(&s->mu);
-        int stop = s->stop;
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break;
-        struct pollfd pf = { .fd = s->fd, .events = POLLIN };
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char req[4096];
-        size_t n = 0;
-        req[0] = '\0';
-        while (n < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
-            struct pollfd cp = { .fd = c, .events = POLLIN };
-            if (poll(&cp, 1, 3000) <= 0)
-                break;
-            ssize_t r = recv(c, req + n, sizeof req - 1 - n, 0);
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-            req[n] = '\0';
-        }
-        char target[512] = "";
-        if (sscanf(req, "GET %511s HTTP/1.1", target) == 1) {
-            pthread_mutex_lock(&s->mu);
-            size_t ll = strcspn(req, "\r\n");
-            snprintf(s->reqs[s->nreq], sizeof s->reqs[0], "%.*s", (int)ll, req);
-            s->nreq++;
-            pthread_mutex_unlock(&s->mu);
-            served++;
-            respond(s, c, target);
-        }
-        close(c);
-    }
-    return NULL;
-}
-
 static void server_start(struct server *s)
 {
-    pthread_mutex_init(&s->mu, NULL);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    socklen_t al = sizeof a;
-    getsockname(s->fd, (struct sockaddr *)&a, &al);
-    s->port = ntohs(a.sin_port);
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
-    s->running = 1;
+    http_fixture_start(&s->http, HTTP_FIXTURE_MAX_REQ, respond, s);
 }
 
 /* Stops the thread and closes the port: later requests get "connection refused". */
 static void server_stop(struct server *s)
 {
-    if (!s->running)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = 1;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->th, NULL);
-    close(s->fd);
-    s->running = 0;
+    http_fixture_stop(&s->http);
 }
 
 static int requests(struct server *s)
 {
-    pthread_mutex_lock(&s->mu);
-    int n = s->nreq;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    return http_fixture_requests(&s->http);
 }
 
 static void assert_request(struct server *s, int i, const char *target)
 {
     char want[600];
     snprintf(want, sizeof want, "GET %s HTTP/1.1", target);
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->http.mu);
     char got[512];
-    snprintf(got, sizeof got, "%s", i < s->nreq ? s->reqs[i] : "(none)");
-    pthread_mutex_unlock(&s->mu);
+    snprintf(got, sizeof got, "%s", i < s->http.nreq ? s->http.reqs[i] : "(none)");
+    pthread_mutex_unlock(&s->http.mu);
     assert_string_equal(got, want);
 }
 
@@ -328,16 +256,10 @@ static int setup(void **state)
     server_start(&f->srv);
     strcpy(f->cache, "/tmp/tether-pcs-cache-XXXXXX");
     assert_non_null(mkdtemp(f->cache));
-    f->cfg = (struct pcs_config){ .cache_dir = f->cache, .base_url = f->srv.base, .timeout_ms = 5000,
+    f->cfg = (struct pcs_config){ .cache_dir = f->cache, .base_url = f->srv.http.base, .timeout_ms = 5000,
                                   .max_retries = 2, .now = NOW_TCB };
     *state = f;
     return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
 }
 
 static int files_seen;
@@ -360,28 +282,15 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     struct server *s = &f->srv;
-    server_stop(s);
+    http_fixture_free(&s->http);
     for (int i = 0; i < s->nroutes; i++)
         for (int k = 0; k < s->routes[i].n; k++) {
             free(s->routes[i].seq[k].headers);
             free(s->routes[i].seq[k].body);
         }
-    pthread_mutex_destroy(&s->mu);
-    nftw(f->cache, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->cache);
     free(f);
     return 0;
-}
-
-static int file_mode(const char *dir, const char *rel, mode_t *mode)
-{
-    char p[512];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    if (stat(p, &st) != 0)
-        return 0;
-    if (mode)
-        *mode = st.st_mode & 07777;
-    return 1;
 }
 
 static void assert_file_equals(const char *dir, const char *rel, const struct blob *want)
@@ -478,13 +387,13 @@ static void test_tcb_fetch_then_cache(void **state)
     assert_true(d.fetched_at >= t0);
     pcs_doc_free(&d);
     mode_t m = 0;
-    assert_true(file_mode(f->cache, "intel/tdx/tcb-90c06f000000.json", &m));
+    assert_true(tmpdir_file_mode(f->cache, "intel/tdx/tcb-90c06f000000.json", &m));
     assert_int_equal(m, 0644);
-    assert_true(file_mode(f->cache, "intel/tdx/tcb-90c06f000000.chain.pem", &m));
+    assert_true(tmpdir_file_mode(f->cache, "intel/tdx/tcb-90c06f000000.chain.pem", &m));
     assert_int_equal(m, 0644);
-    assert_true(file_mode(f->cache, "intel/tdx", &m));
+    assert_true(tmpdir_file_mode(f->cache, "intel/tdx", &m));
     assert_int_equal(m, 0755);
-    assert_true(file_mode(f->cache, "intel", &m));
+    assert_true(tmpdir_file_mode(f->cache, "intel", &m));
     assert_int_equal(m, 0755);
     assert_file_equals(f->cache, "intel/tdx/tcb-90c06f000000.json", &V.tcb);
     assert_file_equals(f->cache, "intel/tdx/tcb-90c06f000000.chain.pem", &V.tcb_chain);
@@ -534,8 +443,8 @@ static void test_sgx_and_qe_paths(void **state)
     assert_request(&f->srv, 2, QE_PATH_SGX);
     assert_doc(&d, &V.qe, &V.qe_chain);
     pcs_doc_free(&d);
-    assert_true(file_mode(f->cache, "intel/sgx/tcb-90c06f000000.json", NULL));
-    assert_true(file_mode(f->cache, "intel/sgx/tcb-90c06f000000.chain.pem", NULL));
+    assert_true(tmpdir_file_mode(f->cache, "intel/sgx/tcb-90c06f000000.json", NULL));
+    assert_true(tmpdir_file_mode(f->cache, "intel/sgx/tcb-90c06f000000.chain.pem", NULL));
     assert_file_equals(f->cache, "intel/tdx/qe-identity.json", &V.qe);
     assert_file_equals(f->cache, "intel/tdx/qe-identity.chain.pem", &V.qe_chain);
     assert_file_equals(f->cache, "intel/sgx/qe-identity.json", &V.qe);
@@ -598,7 +507,7 @@ static void test_crls(void **state)
     assert_int_equal(requests(&f->srv), 3);
     /* an explicit root_crl_url, without a cache: fetched every time */
     char root_url[128];
-    snprintf(root_url, sizeof root_url, "%s/other/root.der", f->srv.base);
+    snprintf(root_url, sizeof root_url, "%s/other/root.der", f->srv.http.base);
     struct pcs_config nc = f->cfg;
     nc.cache_dir = NULL;
     nc.root_crl_url = root_url;
@@ -836,9 +745,9 @@ static void test_refused_without_connection(void **state)
 {
     struct fx *f = *state;
     /* were a request made, it would go through this "proxy": our server would see it */
-    setenv("http_proxy", f->srv.base, 1);
-    setenv("https_proxy", f->srv.base, 1);
-    setenv("all_proxy", f->srv.base, 1);
+    setenv("http_proxy", f->srv.http.base, 1);
+    setenv("https_proxy", f->srv.http.base, 1);
+    setenv("all_proxy", f->srv.http.base, 1);
     const char *bad[] = { "http://example.com", "http://127.0.0.1.example.com:8080", "ftp://127.0.0.1/",
                           "http://127.0.0.1@example.com", "https://api.example/?x" };
     struct pcs_doc d;
@@ -905,7 +814,7 @@ static void test_offline(void **state)
     char *h = chain_hdr("SGX-Enclave-Identity-Issuer-Chain", &V.qe_chain);
     route(&f->srv, QE_PATH_TDX, 200, h, V.qe.p, V.qe.n);
     free(h);
-    c.base_url = f->srv.base;
+    c.base_url = f->srv.http.base;
     assert_int_equal(pcs_qe_identity(&c, true, &d, err, sizeof err), COLLATERAL_OK);
     assert_false(d.from_cache);
     pcs_doc_free(&d);

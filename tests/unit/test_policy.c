@@ -311,7 +311,7 @@ static json_t *check_named(const struct tether_result *r, const char *name)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(r->checks, i, c) {
+    json_array_foreach(result_checks((struct tether_result *)r), i, c) {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
             return c;
     }
@@ -352,9 +352,9 @@ static void test_appraisal_of_good_claims_passes_every_check_in_order(void **sta
     static const char *const order[] = {"policy.tee_type", "policy.measurement",
                                         "policy.platform_id", "policy.tcb", "policy.debug",
                                         "policy.evidence_age"};
-    assert_int_equal(json_array_size(r->checks), 6);
+    assert_int_equal(json_array_size(result_checks((struct tether_result *)r)), 6);
     for (size_t i = 0; i < 6; i++) {
-        json_t *ck = json_array_get(r->checks, i);
+        json_t *ck = json_array_get(result_checks((struct tether_result *)r), i);
         assert_string_equal(json_string_value(json_object_get(ck, "name")), order[i]);
         assert_string_equal(json_string_value(json_object_get(ck, "status")), "pass");
         assert_string_equal(json_string_value(json_object_get(ck, "code")), "ok");

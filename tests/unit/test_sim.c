@@ -145,7 +145,7 @@ static const char *check_field(const struct tether_result *r, const char *name, 
 {
     size_t i;
     json_t *c;
-    json_array_foreach(r->checks, i, c) {
+    json_array_foreach(result_checks((struct tether_result *)r), i, c) {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
             return json_string_value(json_object_get(c, f));
     }

@@ -3,8 +3,9 @@
  * mkdtemp directory, and the /dev/sev-guest fallback when neither interface exists.
  *
  * Design: the attester's configfs code runs unchanged; only its four filesystem primitives
- * (snp_attester.h) are wrapped. The wrappers call the real POSIX primitives on the temp tree
- * and add what the kernel would do synchronously: mkdir creates the attributes (provider,
+ * (snp_attester.h) are wrapped, by the shared fake tree of tests/lib/fake_tsm_tree.h. The
+ * wrappers call the real POSIX primitives on the temp tree and add what the kernel would do
+ * synchronously: mkdir creates the attributes (provider,
  * generation, inblob, privlevel, privlevel_floor, outblob, auxblob), every write bumps
  * generation, and writing inblob makes outblob a report over that REPORT_DATA signed by a
  * test P-384 key. Faults (a racing writer, another provider, a stale report, a bad table)
@@ -16,7 +17,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,60 +34,27 @@
 #include "evidence/snp/snp_certtable.h"
 #include "evidence/snp/snp_evidence.h"
 #include "evidence/snp/snp_report.h"
+#include "lib/fake_tsm_tree.h"
 #include "util/bytes.h"
 #include "util/util.h"
 
 struct fake {
-    char root[256];
-    const char *provider;  /* written on mkdir */
-    uint64_t generation;   /* starting value */
+    struct fake_tsm_tree tree;
     int extra_bumps;       /* a racing writer bumps generation this often on inblob */
     bool stale;            /* outblob carries other REPORT_DATA */
     bool two_reports;      /* outblob holds 2368 bytes */
     bool no_auxblob;
     bool bad_auxblob;
     bool no_floor;
-    EVP_PKEY *key;
-    int made, removed;
-    char last_dir[512];
 };
 
 static struct fake g;
+static EVP_PKEY *g_key; /* the firmware's test P-384 key: signs every report */
 
 static void put_le(uint8_t *p, uint64_t v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static uint64_t read_generation(const char *dir)
-{
-    char path[600], buf[32] = "";
-    snprintf(path, sizeof path, "%s/generation", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    return strtoull(buf, NULL, 10);
-}
-
-static void bump_generation(const char *dir, int n)
-{
-    char buf[32];
-    uint64_t v = read_generation(dir) + (uint64_t)n;
-    snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)v);
-    write_file(dir, "generation", buf, strlen(buf));
 }
 
 /* The firmware: a v3 Milan report over rd, signed by the test key. */
@@ -104,7 +71,7 @@ static void make_report(uint8_t rep[SNP_REPORT_LEN], const uint8_t rd[64])
     uint8_t der[160];
     size_t dlen = sizeof der;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, g.key), 1);
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, g_key), 1);
     assert_int_equal(EVP_DigestSign(md, der, &dlen, rep, SNP_SIGNED_LEN), 1);
     EVP_MD_CTX_free(md);
     const unsigned char *p = der;
@@ -139,100 +106,47 @@ static uint8_t *host_table(size_t *len)
     return t;
 }
 
-/* ---- the wrapped primitives ---- */
+/* ---- the kernel's side ---- */
 
-static int fake_make_dir(void *ctx, const char *path)
+static void made(struct fake_tsm_tree *tree, const char *dir)
 {
-    struct fake *f = ctx;
-    if (snp_tsm_posix_ops.make_dir(NULL, path) != 0)
-        return -1;
-    f->made++;
-    snprintf(f->last_dir, sizeof f->last_dir, "%s", path);
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s\n", f->provider);
-    write_file(path, "provider", buf, strlen(buf));
-    snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)f->generation);
-    write_file(path, "generation", buf, strlen(buf));
-    write_file(path, "inblob", "", 0);
-    write_file(path, "privlevel", "", 0);
-    if (!f->no_floor)
-        write_file(path, "privlevel_floor", "0\n", 2);
-    write_file(path, "outblob", "", 0);
-    if (!f->no_auxblob) {
+    (void)tree;
+    fake_tsm_write_file(dir, "privlevel", "", 0);
+    if (!g.no_floor)
+        fake_tsm_write_file(dir, "privlevel_floor", "0\n", 2);
+    fake_tsm_write_file(dir, "outblob", "", 0);
+    if (!g.no_auxblob) {
         size_t len = 0;
         uint8_t *t = host_table(&len);
-        if (f->bad_auxblob)
+        if (g.bad_auxblob)
             put_le(t + 16, 8, 4); /* VCEK offset inside the entry array */
-        write_file(path, "auxblob", t, len);
+        fake_tsm_write_file(dir, "auxblob", t, len);
         free(t);
     }
-    return 0;
 }
 
-static int fake_remove_dir(void *ctx, const char *path)
+static void written(struct fake_tsm_tree *t, const char *dir, const char *attr,
+                    const uint8_t *data, size_t len)
 {
-    struct fake *f = ctx;
-    /* configfs removes the attributes with the directory. */
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                char p[800];
-                snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    if (snp_tsm_posix_ops.remove_dir(NULL, path) != 0)
-        return -1;
-    f->removed++;
-    return 0;
-}
-
-static int fake_read_attr(void *ctx, const char *path, size_t max, uint8_t **out, size_t *len)
-{
-    (void)ctx;
-    return snp_tsm_posix_ops.read_attr(NULL, path, max, out, len);
-}
-
-static int fake_write_attr(void *ctx, const char *path, const uint8_t *data, size_t len)
-{
-    struct fake *f = ctx;
-    if (snp_tsm_posix_ops.write_attr(NULL, path, data, len) != 0)
-        return -1;
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    assert_non_null(slash);
-    *slash = '\0';
-    const char *attr = slash + 1;
-    bump_generation(dir, 1);
+    (void)t;
     if (strcmp(attr, "inblob") == 0) {
         assert_int_equal(len, 64);
         uint8_t rd[64], rep[2 * SNP_REPORT_LEN];
         memcpy(rd, data, 64);
-        if (f->stale)
+        if (g.stale)
             rd[0] ^= 0xFF;
         make_report(rep, rd);
         memcpy(rep + SNP_REPORT_LEN, rep, SNP_REPORT_LEN);
-        write_file(dir, "outblob", rep, f->two_reports ? sizeof rep : SNP_REPORT_LEN);
-        if (f->extra_bumps)
-            bump_generation(dir, f->extra_bumps);
+        fake_tsm_write_file(dir, "outblob", rep, g.two_reports ? sizeof rep : SNP_REPORT_LEN);
+        if (g.extra_bumps)
+            fake_tsm_bump_generation(dir, g.extra_bumps);
     }
     if (strcmp(attr, "privlevel") == 0)
         assert_true(len >= 1 && data[0] == '0');
-    return 0;
 }
 
-static const struct snp_tsm_ops FAKE_OPS = {
-    .make_dir = fake_make_dir,
-    .remove_dir = fake_remove_dir,
-    .read_attr = fake_read_attr,
-    .write_attr = fake_write_attr,
-    .ctx = &g,
-};
+static const struct fake_tsm_hooks HOOKS = {made, written};
+static const struct snp_tsm_ops FAKE_OPS = FAKE_TSM_TREE_OPS(&g.tree);
 
 /* ---- fixtures ---- */
 
@@ -241,71 +155,37 @@ static struct binder g_binder;
 static int group_setup(void **state)
 {
     (void)state;
-    g.key = EVP_EC_gen("P-384");
+    g_key = EVP_EC_gen("P-384");
     memset(VCEK_DER, 0x11, sizeof VCEK_DER);
     memset(ASK_DER, 0x22, sizeof ASK_DER);
     memset(ARK_DER, 0x33, sizeof ARK_DER);
     memset(OTHER_DER, 0x44, sizeof OTHER_DER);
-    uint8_t spki[91], exporter[32];
-    memset(spki, 0x42, sizeof spki);
-    memset(exporter, 0x24, sizeof exporter);
-    return g.key && binder_compute(EVP_sha256(), spki, sizeof spki, exporter, &g_binder) == 0
-               ? 0
-               : -1;
+    return g_key && fake_tsm_test_binder(&g_binder) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    EVP_PKEY_free(g.key);
+    EVP_PKEY_free(g_key);
     return 0;
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    EVP_PKEY *key = g.key;
     memset(&g, 0, sizeof g);
-    g.key = key;
-    g.provider = "sev_guest";
-    g.generation = 7;
-    snprintf(g.root, sizeof g.root, "/tmp/tether-snp-XXXXXX");
-    return mkdtemp(g.root) ? 0 : -1;
-}
-
-static bool dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    struct dirent *de;
-    bool empty = true;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(d);
-    return empty;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rmdir(g.root);
-    return 0;
+    return fake_tsm_tree_setup(state, &g.tree, "snp", "sev_guest", 7, &HOOKS);
 }
 
 /* Run the backend's evidence() through the fake tree; the device path never exists. */
 static int run(uint8_t **ev, size_t *len, char *err, size_t errlen)
 {
     char dev[300];
-    snprintf(dev, sizeof dev, "%s/no-sev-guest", g.root);
-    struct attester *a = snp_attester_open_with(g.root, dev, &FAKE_OPS, err, errlen);
+    snprintf(dev, sizeof dev, "%s/no-sev-guest", g.tree.root);
+    struct attester *a = snp_attester_open_with(g.tree.root, dev, &FAKE_OPS, err, errlen);
     assert_non_null(a);
     int rc = attester_snp.evidence(a, &g_binder, ev, len, err, errlen);
     attester_snp.close(a);
-    /* Whatever happened, the entry was made once and removed, and nothing is left. */
-    assert_int_equal(g.made, 1);
-    assert_int_equal(g.removed, 1);
-    assert_true(dir_is_empty(g.root));
+    fake_tsm_tree_assert_clean(&g.tree);
     return rc;
 }
 
@@ -322,7 +202,7 @@ static void test_configfs_report_is_bound_to_the_binder_and_carries_the_certific
     const char *why = NULL;
     assert_int_equal(snp_evidence_decode(ev, len, &e, &why), 0);
     assert_memory_equal(e.parsed.report_data, g_binder.report_data, 64);
-    assert_int_equal(snp_report_verify_signature(&e.parsed, g.key), 0);
+    assert_int_equal(snp_report_verify_signature(&e.parsed, g_key), 0);
     assert_true(e.has_certs);
     /* Compacted: VCEK, ASK, ARK kept; the unknown entry and the page padding dropped. */
     assert_int_equal(e.certs.count, 3);
@@ -369,7 +249,7 @@ static void test_a_racing_writer_changing_generation_is_refused(void **state)
 static void test_another_provider_is_refused(void **state)
 {
     (void)state;
-    g.provider = "tdx_guest";
+    g.tree.provider = "tdx_guest";
     uint8_t *ev = NULL;
     size_t len = 0;
     char err[512] = "";
@@ -415,7 +295,7 @@ static void test_a_malformed_auxblob_is_refused(void **state)
 static void test_an_all_zero_report_data_is_refused_before_touching_configfs(void **state)
 {
     (void)state;
-    struct attester *a = snp_attester_open_with(g.root, NULL, &FAKE_OPS, NULL, 0);
+    struct attester *a = snp_attester_open_with(g.tree.root, NULL, &FAKE_OPS, NULL, 0);
     assert_non_null(a);
     struct binder zero;
     memset(&zero, 0, sizeof zero);
@@ -425,7 +305,7 @@ static void test_an_all_zero_report_data_is_refused_before_touching_configfs(voi
     char err[256] = "";
     assert_int_equal(attester_snp.evidence(a, &zero, &ev, &len, err, sizeof err), -1);
     assert_non_null(strstr(err, "all-zero"));
-    assert_int_equal(g.made, 0);
+    assert_int_equal(g.tree.made, 0);
     attester_snp.close(a);
 }
 
@@ -433,8 +313,8 @@ static void test_without_configfs_or_device_the_error_is_clean(void **state)
 {
     (void)state;
     char root[300], dev[300], err[512] = "";
-    snprintf(root, sizeof root, "%s/no-configfs", g.root);
-    snprintf(dev, sizeof dev, "%s/no-sev-guest", g.root);
+    snprintf(root, sizeof root, "%s/no-configfs", g.tree.root);
+    snprintf(dev, sizeof dev, "%s/no-sev-guest", g.tree.root);
     struct attester *a = snp_attester_open_with(root, dev, &snp_tsm_posix_ops, err, sizeof err);
     assert_non_null(a);
     uint8_t *ev = (uint8_t *)1;
@@ -444,7 +324,7 @@ static void test_without_configfs_or_device_the_error_is_clean(void **state)
     assert_int_equal(len, 0);
     assert_non_null(strstr(err, "not an SEV-SNP guest"));
     attester_snp.close(a);
-    assert_true(dir_is_empty(g.root));
+    assert_true(fake_tsm_dir_is_empty(g.tree.root));
 }
 
 static void test_snp_specs_open_through_attester_open(void **state)
@@ -465,7 +345,7 @@ static void test_snp_specs_open_through_attester_open(void **state)
     assert_int_equal(attester_open("snp:", &h, err, sizeof err), 0);
     attester_close(&h);
     char spec[300];
-    snprintf(spec, sizeof spec, "snp:%s", g.root);
+    snprintf(spec, sizeof spec, "snp:%s", g.tree.root);
     assert_int_equal(attester_open(spec, &h, err, sizeof err), 0);
     attester_close(&h);
     assert_int_equal(attester_open("snp:relative/dir", &h, err, sizeof err), -1);
@@ -477,7 +357,7 @@ static void test_snp_specs_open_through_attester_open(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fake_tsm_tree_teardown)
     const struct CMUnitTest tests[] = {
         T(test_configfs_report_is_bound_to_the_binder_and_carries_the_certificates),
         T(test_no_auxblob_and_no_floor_give_a_report_without_certificates),

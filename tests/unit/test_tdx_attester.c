@@ -3,11 +3,11 @@
  * fake tree in a mkdtemp directory, and its clean error when configfs-tsm is absent.
  *
  * Design: the attester's configfs code (src/attester/tsm.c) runs unchanged; only its four
- * filesystem primitives (attester/tsm.h) are wrapped. The wrappers call the real POSIX
- * primitives on the temp tree and add what the kernel would do synchronously: mkdir creates
- * the attributes (provider, generation, inblob, outblob), every write bumps generation, and
- * writing inblob makes outblob a DCAP quote over that REPORT_DATA, built by a tiny in-test
- * quoting enclave: the quote signature by a fresh P-256 attestation key and the QE-report
+ * filesystem primitives (attester/tsm.h) are wrapped, by the shared fake tree of
+ * tests/lib/fake_tsm_tree.h. The wrappers call the real POSIX primitives on the temp tree and
+ * add what the kernel would do synchronously: mkdir creates the attributes (provider,
+ * generation, inblob, outblob), every write bumps generation, and writing inblob makes
+ * outblob a DCAP quote over that REPORT_DATA, built by a tiny in-test quoting enclave: the quote signature by a fresh P-256 attestation key and the QE-report
  * binding are real, the QE-report signature and PCK chain are placeholders (the attester
  * checks no signature; the verifier does). Faults (a racing writer, another provider, stale
  * report_data, an SGX quote, garbage, an oversized or padded outblob) are switched on per
@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@
 #include "attester/tsm.h"
 #include "binding/binder.h"
 #include "evidence/dcap/dcap_quote.h"
+#include "lib/fake_tsm_tree.h"
 #include "util/util.h"
 
 enum quote_kind {
@@ -50,20 +50,18 @@ enum quote_kind {
 };
 
 struct fake {
-    char root[256];
-    const char *provider; /* written on mkdir */
-    uint64_t generation;  /* starting value */
+    struct fake_tsm_tree tree;
     int extra_bumps;      /* a racing writer bumps generation this often on inblob */
     bool stale;           /* the quote carries other REPORT_DATA */
     enum quote_kind kind;
     size_t padding;       /* zero bytes after the quote */
-    EVP_PKEY *att_key;
     uint8_t last_quote[8192]; /* the quote as built (without padding) */
     size_t last_quote_len;
-    int made, removed, inblob_writes;
+    int inblob_writes;
 };
 
 static struct fake g;
+static EVP_PKEY *g_att_key; /* the in-test quoting enclave's attestation key */
 
 /* ---- a tiny quoting enclave ---- */
 
@@ -190,8 +188,8 @@ static void build_quote(enum quote_kind kind, const uint8_t rd[64], struct buf *
         td_body(q, rd, kind == QUOTE_TD15_V5);
 
     uint8_t sig[64], key[64], auth[32], qe_rd[64], qe_sig[64];
-    sign_raw(g.att_key, q->p, q->len, sig);
-    raw_pub(g.att_key, key);
+    sign_raw(g_att_key, q->p, q->len, sig);
+    raw_pub(g_att_key, key);
     memset(auth, 0xA5, sizeof auth);
     uint8_t ka[96];
     memcpy(ka, key, 64);
@@ -227,104 +225,28 @@ static void build_quote(enum quote_kind kind, const uint8_t rd[64], struct buf *
     free(sd.p);
 }
 
-/* ---- the fake tree ---- */
+/* ---- the kernel's side ---- */
 
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
+static void made(struct fake_tsm_tree *t, const char *dir)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
+    (void)t;
+    fake_tsm_write_file(dir, "outblob", "", 0);
 }
 
-static uint64_t read_generation(const char *dir)
+static void written(struct fake_tsm_tree *t, const char *dir, const char *attr,
+                    const uint8_t *data, size_t len)
 {
-    char path[600], buf[32] = "";
-    snprintf(path, sizeof path, "%s/generation", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    return strtoull(buf, NULL, 10);
-}
-
-static void bump_generation(const char *dir, int n)
-{
-    char buf[32];
-    uint64_t v = read_generation(dir) + (uint64_t)n;
-    snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)v);
-    write_file(dir, "generation", buf, strlen(buf));
-}
-
-static int fake_make_dir(void *ctx, const char *path)
-{
-    struct fake *f = ctx;
-    if (tsm_posix_ops.make_dir(NULL, path) != 0)
-        return -1;
-    f->made++;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s\n", f->provider);
-    write_file(path, "provider", buf, strlen(buf));
-    snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)f->generation);
-    write_file(path, "generation", buf, strlen(buf));
-    write_file(path, "inblob", "", 0);
-    write_file(path, "outblob", "", 0);
-    return 0;
-}
-
-static int fake_remove_dir(void *ctx, const char *path)
-{
-    struct fake *f = ctx;
-    /* configfs removes the attributes with the directory. */
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-                char p[800];
-                snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    if (tsm_posix_ops.remove_dir(NULL, path) != 0)
-        return -1;
-    f->removed++;
-    return 0;
-}
-
-static int fake_read_attr(void *ctx, const char *path, size_t max, uint8_t **out, size_t *len)
-{
-    (void)ctx;
-    return tsm_posix_ops.read_attr(NULL, path, max, out, len);
-}
-
-static int fake_write_attr(void *ctx, const char *path, const uint8_t *data, size_t len)
-{
-    struct fake *f = ctx;
-    if (tsm_posix_ops.write_attr(NULL, path, data, len) != 0)
-        return -1;
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    assert_non_null(slash);
-    *slash = '\0';
-    const char *attr = slash + 1;
+    (void)t;
     /* tdx_guest has no privlevel or other option: inblob is the only write. */
     assert_string_equal(attr, "inblob");
     assert_int_equal(len, 64);
-    f->inblob_writes++;
-    bump_generation(dir, 1);
+    g.inblob_writes++;
     uint8_t rd[64];
     memcpy(rd, data, 64);
-    if (f->stale)
+    if (g.stale)
         rd[63] ^= 0x01;
     struct buf q = {0};
-    switch (f->kind) {
+    switch (g.kind) {
     case QUOTE_GARBAGE:
         put_fill(&q, 0xEE, 5000);
         break;
@@ -335,27 +257,21 @@ static int fake_write_attr(void *ctx, const char *path, const uint8_t *data, siz
     case QUOTE_EMPTY:
         break;
     default:
-        build_quote(f->kind, rd, &q);
-        assert_true(q.len <= sizeof f->last_quote);
-        memcpy(f->last_quote, q.p, q.len);
-        f->last_quote_len = q.len;
-        put_fill(&q, 0, f->padding);
+        build_quote(g.kind, rd, &q);
+        assert_true(q.len <= sizeof g.last_quote);
+        memcpy(g.last_quote, q.p, q.len);
+        g.last_quote_len = q.len;
+        put_fill(&q, 0, g.padding);
         break;
     }
-    write_file(dir, "outblob", q.p, q.len);
+    fake_tsm_write_file(dir, "outblob", q.p, q.len);
     free(q.p);
-    if (f->extra_bumps)
-        bump_generation(dir, f->extra_bumps);
-    return 0;
+    if (g.extra_bumps)
+        fake_tsm_bump_generation(dir, g.extra_bumps);
 }
 
-static const struct tsm_ops FAKE_OPS = {
-    .make_dir = fake_make_dir,
-    .remove_dir = fake_remove_dir,
-    .read_attr = fake_read_attr,
-    .write_attr = fake_write_attr,
-    .ctx = &g,
-};
+static const struct fake_tsm_hooks HOOKS = {made, written};
+static const struct tsm_ops FAKE_OPS = FAKE_TSM_TREE_OPS(&g.tree);
 
 /* ---- fixtures ---- */
 
@@ -364,66 +280,31 @@ static struct binder g_binder;
 static int group_setup(void **state)
 {
     (void)state;
-    g.att_key = EVP_EC_gen("P-256");
-    uint8_t spki[91], exporter[32];
-    memset(spki, 0x42, sizeof spki);
-    memset(exporter, 0x24, sizeof exporter);
-    return g.att_key &&
-                   binder_compute(EVP_sha256(), spki, sizeof spki, exporter, &g_binder) == 0
-               ? 0
-               : -1;
+    g_att_key = EVP_EC_gen("P-256");
+    return g_att_key && fake_tsm_test_binder(&g_binder) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    EVP_PKEY_free(g.att_key);
+    EVP_PKEY_free(g_att_key);
     return 0;
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    EVP_PKEY *key = g.att_key;
     memset(&g, 0, sizeof g);
-    g.att_key = key;
-    g.provider = "tdx_guest";
-    g.generation = 11;
-    snprintf(g.root, sizeof g.root, "/tmp/tether-tdx-XXXXXX");
-    return mkdtemp(g.root) ? 0 : -1;
-}
-
-static bool dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    struct dirent *de;
-    bool empty = true;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(d);
-    return empty;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rmdir(g.root);
-    return 0;
+    return fake_tsm_tree_setup(state, &g.tree, "tdx", "tdx_guest", 11, &HOOKS);
 }
 
 /* Run the backend's evidence() through the fake tree. */
 static int run(uint8_t **ev, size_t *len, char *err, size_t errlen)
 {
-    struct attester *a = tdx_attester_open_with(g.root, &FAKE_OPS, err, errlen);
+    struct attester *a = tdx_attester_open_with(g.tree.root, &FAKE_OPS, err, errlen);
     assert_non_null(a);
     int rc = attester_tdx.evidence(a, &g_binder, ev, len, err, errlen);
     attester_tdx.close(a);
-    /* Whatever happened, the entry was made once and removed, and nothing is left. */
-    assert_int_equal(g.made, 1);
-    assert_int_equal(g.removed, 1);
-    assert_true(dir_is_empty(g.root));
+    fake_tsm_tree_assert_clean(&g.tree);
     if (rc != 0) {
         assert_null(*ev);
         assert_int_equal(*len, 0);
@@ -501,7 +382,7 @@ static void test_a_padded_quote_is_trimmed_to_its_length(void **state)
 static void test_another_provider_is_refused(void **state)
 {
     (void)state;
-    g.provider = "sev_guest";
+    g.tree.provider = "sev_guest";
     assert_refused("sev_guest");
     assert_int_equal(g.inblob_writes, 0);
 }
@@ -551,7 +432,7 @@ static void test_an_oversized_outblob_is_refused(void **state)
 static void test_an_all_zero_report_data_is_refused_before_touching_configfs(void **state)
 {
     (void)state;
-    struct attester *a = tdx_attester_open_with(g.root, &FAKE_OPS, NULL, 0);
+    struct attester *a = tdx_attester_open_with(g.tree.root, &FAKE_OPS, NULL, 0);
     assert_non_null(a);
     struct binder zero;
     memset(&zero, 0, sizeof zero);
@@ -561,7 +442,7 @@ static void test_an_all_zero_report_data_is_refused_before_touching_configfs(voi
     char err[256] = "";
     assert_int_equal(attester_tdx.evidence(a, &zero, &ev, &len, err, sizeof err), -1);
     assert_non_null(strstr(err, "all-zero"));
-    assert_int_equal(g.made, 0);
+    assert_int_equal(g.tree.made, 0);
     attester_tdx.close(a);
 }
 
@@ -569,7 +450,7 @@ static void test_without_configfs_tsm_the_error_names_what_is_missing(void **sta
 {
     (void)state;
     char root[300], err[512] = "";
-    snprintf(root, sizeof root, "%s/no-configfs", g.root);
+    snprintf(root, sizeof root, "%s/no-configfs", g.tree.root);
     struct attester *a = tdx_attester_open_with(root, &tsm_posix_ops, err, sizeof err);
     assert_non_null(a);
     uint8_t *ev = (uint8_t *)1;
@@ -581,7 +462,7 @@ static void test_without_configfs_tsm_the_error_names_what_is_missing(void **sta
     assert_non_null(strstr(err, "no-configfs does not exist"));
     assert_non_null(strstr(err, "tdx_guest"));
     attester_tdx.close(a);
-    assert_true(dir_is_empty(g.root));
+    assert_true(fake_tsm_dir_is_empty(g.tree.root));
 }
 
 static void test_tdx_specs_open_through_attester_open(void **state)
@@ -602,7 +483,7 @@ static void test_tdx_specs_open_through_attester_open(void **state)
     assert_int_equal(attester_open("tdx:", &h, err, sizeof err), 0);
     attester_close(&h);
     char spec[300];
-    snprintf(spec, sizeof spec, "tdx:%s", g.root);
+    snprintf(spec, sizeof spec, "tdx:%s", g.tree.root);
     assert_int_equal(attester_open(spec, &h, err, sizeof err), 0);
     assert_ptr_equal(h.backend, &attester_tdx);
     attester_close(&h);
@@ -615,7 +496,7 @@ static void test_tdx_specs_open_through_attester_open(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fake_tsm_tree_teardown)
     const struct CMUnitTest tests[] = {
         T(test_configfs_quote_is_bound_to_the_binder),
         T(test_a_v5_td15_quote_is_accepted),

@@ -172,7 +172,7 @@ static json_t *check_named(const struct tether_result *r, const char *name)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(r->checks, i, c) {
+    json_array_foreach(result_checks((struct tether_result *)r), i, c) {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
             return c;
     }
@@ -203,9 +203,9 @@ static void test_genuine_bound_evidence_passes_every_check_in_pipeline_order(voi
         "evidence.type",       "evidence.format",  "evidence.chain",     "evidence.signature",
         "binding.report_data", "binding.key_hash", "policy.tee_type",    "policy.measurement",
         "policy.platform_id",  "policy.tcb",       "policy.debug",       "policy.evidence_age"};
-    assert_int_equal(json_array_size(r->checks), 12);
+    assert_int_equal(json_array_size(result_checks((struct tether_result *)r)), 12);
     for (size_t i = 0; i < 12; i++) {
-        json_t *c = json_array_get(r->checks, i);
+        json_t *c = json_array_get(result_checks((struct tether_result *)r), i);
         assert_string_equal(json_string_value(json_object_get(c, "name")), order[i]);
         assert_string_equal(json_string_value(json_object_get(c, "status")), "pass");
     }
@@ -450,7 +450,7 @@ static void test_unrecognised_and_unaccepted_types_fail_first(void **state)
                               .binding_required = true};
     struct tether_result *r = run(g_pol, &in, -1);
     assert_failed(r, "evidence.type", "evidence_unrecognised");
-    assert_int_equal(json_array_size(r->checks), 1);
+    assert_int_equal(json_array_size(result_checks((struct tether_result *)r)), 1);
     tether_result_free(r);
 
     in.type = "no-such-tee";
@@ -515,7 +515,7 @@ static void test_cmw_payload_container_is_unwrapped_and_its_binder_copy_ignored(
     struct tether_result *r = run(g_pol, &in, 0);
     assert_string_equal(field(r, "evidence.container", "status"), "pass");
     assert_string_equal(field(r, "evidence.container", "detail"), "cmw_attestation payload");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(r->checks, 0), "name")),
+    assert_string_equal(json_string_value(json_object_get(json_array_get(result_checks((struct tether_result *)r), 0), "name")),
                         "evidence.container");
     tether_result_free(r);
 

@@ -406,15 +406,46 @@ static bool get_id(const json_t *o, const char *k, char *out, size_t cap)
     return true;
 }
 
-static json_t *load_object(const uint8_t *val, size_t len)
+/* A signed value (TCB Info or Enclave Identity): a bounded JSON object handed to parse,
+ * whose message (NULL on success) becomes *why. 0 or -1; the caller clears its output. */
+static int parse_document(const uint8_t *val, size_t len, const char *too_large,
+                          const char *not_object,
+                          const char *(*parse)(const json_t *root, void *out), void *out,
+                          const char **why)
 {
+    if (!val)
+        return fail(why, "null argument");
+    if (len > DCAP_COLLATERAL_MAX_DOC)
+        return fail(why, too_large);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)val, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root && !json_is_object(root)) {
+    if (!json_is_object(root)) {
         json_decref(root);
-        root = NULL;
+        return fail(why, not_object);
     }
-    return root;
+    const char *err = parse(root, out);
+    json_decref(root);
+    return err ? fail(why, err) : 0;
+}
+
+/* One {tcb: {isvsvn}, tcbDate, tcbStatus, advisoryIDs?} level, as the TDX module identities
+ * and the Enclave Identity list them: 0, or which member is missing or malformed. */
+enum { ISV_LEVEL_OK, ISV_LEVEL_SVN, ISV_LEVEL_DATE, ISV_LEVEL_STATUS, ISV_LEVEL_ADVISORIES };
+
+static int parse_isv_level(const json_t *jl, uint64_t max_svn, bool allow_td, uint64_t *isvsvn,
+                           int64_t *date, enum dcap_tcb_status *status,
+                           struct dcap_advisories *advisories)
+{
+    const json_t *tcb = json_is_object(jl) ? json_object_get(jl, "tcb") : NULL;
+    if (!json_is_object(tcb) || !get_uint(tcb, "isvsvn", max_svn, isvsvn))
+        return ISV_LEVEL_SVN;
+    if (!get_date(jl, "tcbDate", date))
+        return ISV_LEVEL_DATE;
+    if (!get_status(jl, allow_td, status))
+        return ISV_LEVEL_STATUS;
+    if (!get_advisories(jl, advisories))
+        return ISV_LEVEL_ADVISORIES;
+    return ISV_LEVEL_OK;
 }
 
 /* ---- TCB Info ---- */
@@ -500,20 +531,20 @@ static const char *parse_module_identity(const json_t *jm, struct dcap_module_id
     if (!json_is_array(lv) || json_array_size(lv) == 0 ||
         json_array_size(lv) > DCAP_MAX_MODULE_LEVELS)
         return "tcbInfo: tdxModuleIdentities[].tcbLevels missing, empty or too many";
+    static const char *const LEVEL_ERR[] = {
+        [ISV_LEVEL_SVN] = "tcbInfo: module tcbLevels[].tcb.isvsvn missing or not 0..255",
+        [ISV_LEVEL_DATE] = "tcbInfo: module tcbLevels[].tcbDate missing or malformed",
+        [ISV_LEVEL_STATUS] = "tcbInfo: module tcbLevels[].tcbStatus missing or unknown",
+        [ISV_LEVEL_ADVISORIES] = "tcbInfo: module advisoryIDs malformed or too many",
+    };
     for (size_t i = 0; i < json_array_size(lv); i++) {
-        const json_t *jl = json_array_get(lv, i);
-        const json_t *tcb = json_is_object(jl) ? json_object_get(jl, "tcb") : NULL;
         struct dcap_module_level *l = &m->levels[i];
         uint64_t v;
-        if (!json_is_object(tcb) || !get_uint(tcb, "isvsvn", 255, &v))
-            return "tcbInfo: module tcbLevels[].tcb.isvsvn missing or not 0..255";
+        int bad = parse_isv_level(json_array_get(lv, i), 255, true, &v, &l->tcb_date,
+                                  &l->status, &l->advisories);
+        if (bad)
+            return LEVEL_ERR[bad];
         l->isvsvn = (uint8_t)v;
-        if (!get_date(jl, "tcbDate", &l->tcb_date))
-            return "tcbInfo: module tcbLevels[].tcbDate missing or malformed";
-        if (!get_status(jl, true, &l->status))
-            return "tcbInfo: module tcbLevels[].tcbStatus missing or unknown";
-        if (!get_advisories(jl, &l->advisories))
-            return "tcbInfo: module advisoryIDs malformed or too many";
     }
     m->n_levels = json_array_size(lv);
     return NULL;
@@ -616,24 +647,22 @@ static const char *parse_tcb_info(const json_t *root, struct dcap_tcb_info *out)
     return NULL;
 }
 
+static const char *parse_tcb_info_cb(const json_t *root, void *out)
+{
+    return parse_tcb_info(root, out);
+}
+
 int dcap_tcb_info_parse(const uint8_t *val, size_t len, struct dcap_tcb_info *out,
                         const char **why)
 {
     if (!out)
         return fail(why, "null argument");
     memset(out, 0, sizeof *out);
-    if (!val)
-        return fail(why, "null argument");
-    if (len > DCAP_COLLATERAL_MAX_DOC)
-        return fail(why, "tcbInfo too large");
-    json_t *root = load_object(val, len);
-    if (!root)
-        return fail(why, "tcbInfo is not a JSON object (or has duplicate keys)");
-    const char *err = parse_tcb_info(root, out);
-    json_decref(root);
-    if (err) {
+    if (parse_document(val, len, "tcbInfo too large",
+                       "tcbInfo is not a JSON object (or has duplicate keys)", parse_tcb_info_cb,
+                       out, why) != 0) {
         dcap_tcb_info_free(out);
-        return fail(why, err);
+        return -1;
     }
     return 0;
 }
@@ -688,22 +717,27 @@ static const char *parse_qe_identity(const json_t *root, struct dcap_qe_identity
     size_t n = json_is_array(lv) ? json_array_size(lv) : 0;
     if (n == 0 || n > DCAP_MAX_QE_LEVELS)
         return "enclaveIdentity: tcbLevels missing, empty or more than 64";
+    static const char *const LEVEL_ERR[] = {
+        [ISV_LEVEL_SVN] = "enclaveIdentity: tcbLevels[].tcb.isvsvn missing or not 0..65535",
+        [ISV_LEVEL_DATE] = "enclaveIdentity: tcbLevels[].tcbDate missing or malformed",
+        [ISV_LEVEL_STATUS] = "enclaveIdentity: tcbLevels[].tcbStatus missing or unknown",
+        [ISV_LEVEL_ADVISORIES] = "enclaveIdentity: advisoryIDs malformed or too many",
+    };
     for (size_t i = 0; i < n; i++) {
-        const json_t *jl = json_array_get(lv, i);
-        const json_t *tcb = json_is_object(jl) ? json_object_get(jl, "tcb") : NULL;
         struct dcap_qe_level *l = &out->levels[i];
-        if (!json_is_object(tcb) || !get_uint(tcb, "isvsvn", 65535, &v))
-            return "enclaveIdentity: tcbLevels[].tcb.isvsvn missing or not 0..65535";
+        int bad = parse_isv_level(json_array_get(lv, i), 65535, false, &v, &l->tcb_date,
+                                  &l->status, &l->advisories);
+        if (bad)
+            return LEVEL_ERR[bad];
         l->isvsvn = (uint16_t)v;
-        if (!get_date(jl, "tcbDate", &l->tcb_date))
-            return "enclaveIdentity: tcbLevels[].tcbDate missing or malformed";
-        if (!get_status(jl, false, &l->status))
-            return "enclaveIdentity: tcbLevels[].tcbStatus missing or unknown";
-        if (!get_advisories(jl, &l->advisories))
-            return "enclaveIdentity: advisoryIDs malformed or too many";
     }
     out->n_levels = n;
     return NULL;
+}
+
+static const char *parse_qe_identity_cb(const json_t *root, void *out)
+{
+    return parse_qe_identity(root, out);
 }
 
 int dcap_qe_identity_parse(const uint8_t *val, size_t len, struct dcap_qe_identity *out,
@@ -712,18 +746,11 @@ int dcap_qe_identity_parse(const uint8_t *val, size_t len, struct dcap_qe_identi
     if (!out)
         return fail(why, "null argument");
     memset(out, 0, sizeof *out);
-    if (!val)
-        return fail(why, "null argument");
-    if (len > DCAP_COLLATERAL_MAX_DOC)
-        return fail(why, "enclaveIdentity too large");
-    json_t *root = load_object(val, len);
-    if (!root)
-        return fail(why, "enclaveIdentity is not a JSON object (or has duplicate keys)");
-    const char *err = parse_qe_identity(root, out);
-    json_decref(root);
-    if (err) {
+    if (parse_document(val, len, "enclaveIdentity too large",
+                       "enclaveIdentity is not a JSON object (or has duplicate keys)",
+                       parse_qe_identity_cb, out, why) != 0) {
         memset(out, 0, sizeof *out);
-        return fail(why, err);
+        return -1;
     }
     return 0;
 }

@@ -72,6 +72,18 @@ static int fail(struct dcap_pck_ext *out, const char **why, const char *reason)
     return -1;
 }
 
+/* Every entry point starts here: *why = "", out cleared (or -1 when there is no out). */
+static int begin(struct dcap_pck_ext *out, const char **why)
+{
+    *why = "";
+    if (!out) {
+        *why = "PCK SGX extension: no output";
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    return 0;
+}
+
 /* One TLV: single-byte tag (no high-tag-number form), definite minimal length of at most two
  * length octets (the whole value is bounded by PCK_EXT_MAX_LEN). */
 static int der_next(struct bytes_reader *r, struct tlv *t)
@@ -195,27 +207,57 @@ static int der_pair(struct bytes_reader *r, struct tlv *oid, struct tlv *val)
     return 0;
 }
 
+/* The .2 TCB and .7 Configuration values: SEQUENCE OF SEQUENCE { OID .sub.N, value }, and
+ * what to say when the value, a member, or a member's OID is not that. */
+struct member_seq {
+    uint8_t sub;
+    const char *not_seq, *malformed, *bad_oid;
+};
+
+static int seq_open(const struct member_seq *s, const struct tlv *v, struct bytes_reader *r,
+                    const char **why)
+{
+    if (v->tag != TAG_SEQUENCE) {
+        *why = s->not_seq;
+        return -1;
+    }
+    reader_init(r, v->body, v->len);
+    return 0;
+}
+
+/* The next member; *n = N of its OID .sub.N. */
+static int seq_next(const struct member_seq *s, struct bytes_reader *r, struct tlv *oid,
+                    struct tlv *val, uint32_t *n, const char **why)
+{
+    if (der_pair(r, oid, val) != 0) {
+        *why = s->malformed;
+        return -1;
+    }
+    if (oid_child(oid, &s->sub, 1, n) != 0) {
+        *why = s->bad_oid;
+        return -1;
+    }
+    return 0;
+}
+
 /* .2 TCB: exactly the 18 components .2.1 .. .2.18, each once, in any order. */
 static int parse_tcb(const struct tlv *v, struct dcap_pck_ext *out, const char **why)
 {
-    static const uint8_t two = SUB_TCB;
-    if (v->tag != TAG_SEQUENCE) {
-        *why = "PCK SGX extension: TCB (.2) is not a SEQUENCE";
-        return -1;
-    }
+    static const struct member_seq TCB = {
+        SUB_TCB, "PCK SGX extension: TCB (.2) is not a SEQUENCE",
+        "PCK SGX extension: malformed TCB (.2) component",
+        "PCK SGX extension: TCB (.2) holds an OID that is not .2.1-.2.18"};
     struct bytes_reader r;
-    reader_init(&r, v->body, v->len);
+    if (seq_open(&TCB, v, &r, why) != 0)
+        return -1;
     uint32_t seen = 0;
     while (reader_remaining(&r) > 0) {
         struct tlv oid, val;
-        if (der_pair(&r, &oid, &val) != 0) {
-            *why = "PCK SGX extension: malformed TCB (.2) component";
-            return -1;
-        }
-        /* 1.2.840.113741.1.13.1.2.N, N in 1..18 */
         uint32_t n = 0;
-        if (oid_child(&oid, &two, 1, &n) != 0 || n < 1 || n > 18) {
-            *why = "PCK SGX extension: TCB (.2) holds an OID that is not .2.1-.2.18";
+        if (seq_next(&TCB, &r, &oid, &val, &n, why) != 0)
+            return -1;
+        if (n < 1 || n > 18) { /* 1.2.840.113741.1.13.1.2.N, N in 1..18 */
+            *why = TCB.bad_oid;
             return -1;
         }
         if (seen & (1u << n)) {
@@ -252,25 +294,19 @@ static int parse_tcb(const struct tlv *v, struct dcap_pck_ext *out, const char *
 static int parse_config(const struct tlv *v, struct dcap_pck_ext *out, struct unknown_set *u,
                         const char **why)
 {
-    static const uint8_t seven = SUB_CONFIG;
-    if (v->tag != TAG_SEQUENCE) {
-        *why = "PCK SGX extension: Configuration (.7) is not a SEQUENCE";
-        return -1;
-    }
+    static const struct member_seq CONFIG = {
+        SUB_CONFIG, "PCK SGX extension: Configuration (.7) is not a SEQUENCE",
+        "PCK SGX extension: malformed Configuration (.7) member",
+        "PCK SGX extension: Configuration (.7) holds an OID that is not .7.N"};
     struct bytes_reader r;
-    reader_init(&r, v->body, v->len);
+    if (seq_open(&CONFIG, v, &r, why) != 0)
+        return -1;
     unsigned seen = 0;
     while (reader_remaining(&r) > 0) {
         struct tlv oid, val;
-        if (der_pair(&r, &oid, &val) != 0) {
-            *why = "PCK SGX extension: malformed Configuration (.7) member";
-            return -1;
-        }
         uint32_t n = 0;
-        if (oid_child(&oid, &seven, 1, &n) != 0) {
-            *why = "PCK SGX extension: Configuration (.7) holds an OID that is not .7.N";
+        if (seq_next(&CONFIG, &r, &oid, &val, &n, why) != 0)
             return -1;
-        }
         if (n < 1 || n > 3) { /* unknown .7.x: forward compatibility, see the top comment */
             if (unknown_add(u, &oid) != 0) {
                 *why = "PCK SGX extension: duplicate or too many unknown Configuration members";
@@ -312,12 +348,8 @@ int dcap_pck_ext_parse_der(const uint8_t *der, size_t len, struct dcap_pck_ext *
     const char *dummy;
     if (!why)
         why = &dummy;
-    *why = "";
-    if (!out) {
-        *why = "PCK SGX extension: no output";
+    if (begin(out, why) != 0)
         return -1;
-    }
-    memset(out, 0, sizeof *out);
     if (!der || len == 0 || len > PCK_EXT_MAX_LEN)
         return fail(out, why, "PCK SGX extension: empty or larger than 8 KiB");
 
@@ -402,12 +434,8 @@ int dcap_pck_ext_from_cert(X509 *leaf, struct dcap_pck_ext *out, const char **wh
     const char *dummy;
     if (!why)
         why = &dummy;
-    *why = "";
-    if (!out) {
-        *why = "PCK SGX extension: no output";
+    if (begin(out, why) != 0)
         return -1;
-    }
-    memset(out, 0, sizeof *out);
     if (!leaf)
         return fail(out, why, "PCK SGX extension: no certificate");
     ASN1_OBJECT *obj = OBJ_txt2obj(PCK_EXT_OID, 1);

@@ -1,0 +1,39 @@
+/*
+ * tpm_verify.h - the "tpm" evidence backend: tether's TTPM container (tpm_evidence.h) holding
+ * one TPM2_Quote, its attestation key and the PCR values it covers (docs/tpm.md).
+ *
+ * Checks, in order: evidence.format (container, TPMT_PUBLIC, TPMS_ATTEST, TPMT_SIGNATURE),
+ * evidence.ak (a restricted signing key: it cannot sign data that imitates a TPM-generated
+ * structure), evidence.signature (the quote by the AK), evidence.pcrs (the supplied PCR values
+ * hash to the quote's pcrDigest, and cover exactly its selection), evidence.chain (the AK is
+ * trusted: its certificate chain reaches a policy anchor at the time of verification, or the
+ * policy pins its key). The quote's extraData (qualifyingData) is the signed report_data.
+ *
+ * The same backend verifies a Google Cloud (GCE Shielded / Confidential VM) vTPM attestation,
+ * go-tpm-tools' attest.Attestation protobuf (gce.h), recognised by content: one quote per PCR
+ * bank, all by the AK of ak_pub, whose AK certificate chains to the policy's trust anchors or,
+ * when the policy names none and pins no AK, to the built-in Google vTPM roots
+ * (google_roots.h). Checks: evidence.format, evidence.ak, evidence.signature (every quote),
+ * evidence.quotes (same extraData and boot, one bank each), evidence.pcrs (every quote),
+ * evidence.chain. A 64-byte extraData is the report_data; any other is reported as
+ * extra "nonce" (hex). Claims extra "format": "gce-attestation"; struct tpm_claims carries
+ * every quote's bank, so accept.tpm.pcrs applies unchanged.
+ */
+#ifndef TETHER_EVIDENCE_TPM_VERIFY_H
+#define TETHER_EVIDENCE_TPM_VERIFY_H
+
+#include "evidence/evidence.h"
+#include "evidence/tpm/tpm.h"
+
+extern const struct evidence_backend evidence_tpm;
+
+/* Authenticated values for the policy (claims.tee_data of "tpm"). */
+struct tpm_claims {
+    struct tpm_pcr_bank banks[TPM_MAX_BANKS]; /* only values covered by the signed digest */
+    size_t n_banks;
+    uint8_t ak_spki_sha256[32];
+    bool ak_certified; /* the AK chained to a policy anchor (GCE: or a built-in Google root) */
+    bool ak_pinned;    /* the AK's key is pinned by the policy */
+};
+
+#endif
