@@ -99,9 +99,12 @@ TESTTOOL_BIN += $(BUILD)/tests/fake_tdx_guest
 FAKE_TDX_OBJ := $(addprefix $(BUILD)/obj/src/,evidence/dcap/dcap_quote.o util/bytes.o util/util.o util/x509util.o)
 # Both fakes share the configfs-tsm "kernel" loop (tests/tools/fake_tsm_kernel.c).
 FAKE_TSM_KERNEL := tests/tools/fake_tsm_kernel.c
+# Its hierarchy, collateral and quotes come from tests/lib/tdx_fixture.c (shared with the unit
+# tests).
+FAKE_TDX_OBJ += $(BUILD)/obj/tests/lib/tdx_fixture.o
 $(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h $(FAKE_TDX_OBJ)
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_TDX_OBJ) -lcrypto
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc -Itests $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_TDX_OBJ) -lcrypto
 $(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) -lcrypto

@@ -68,7 +68,7 @@ static const char usage[] =
     "  --policy      appraise against this policy (else appraisal is reported as skipped)\n"
     "  --binder      expected report_data (64 bytes hex) or binding (32/48 bytes hex)\n"
     "  --at          time of verification, e.g. 2025-06-01T00:00:00Z (default: now)\n"
-    "  --type        force the evidence type (sim, snp, tdx, sgx, tpm)\n"
+    "  --type        force the evidence type (sim, snp, tdx, sgx, tpm, azure-vtpm)\n"
     "  --collateral  certificates and CRLs (DER or PEM; files or folders), e.g. an SNP VCEK;\n"
     "                a folder is also searched as an offline bundle (docs/collateral.md)\n"
     "  --kds-cache DIR  fetch a missing SNP VCEK from AMD KDS into DIR (network opt-in;\n"

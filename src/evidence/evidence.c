@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence/azure/azure_vtpm.h"
 #include "evidence/dcap/dcap_verify.h"
 #include "evidence/sim/sim.h"
 #include "evidence/tpm/tpm_verify.h"
@@ -18,7 +19,8 @@
 #include "util/util.h"
 
 const struct evidence_backend *const evidence_backends[] = {
-    &evidence_sim, &evidence_snp, &evidence_tdx, &evidence_sgx, &evidence_tpm, NULL};
+    &evidence_sim, &evidence_snp, &evidence_tdx, &evidence_sgx, &evidence_tpm,
+    &evidence_azure, NULL};
 
 const struct evidence_backend *evidence_backend_find(const char *name)
 {

@@ -391,8 +391,8 @@ int pol_parse_bool(json_t *v, const char *path, bool *out, char *err, size_t err
     return 0;
 }
 
-static int parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
-                     size_t errlen)
+int pol_parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, char *err,
+                  size_t errlen)
 {
     static const char *const keys[] = {"trust_anchors", "measurements", "host_data",
                                        "id_key_digests", "author_key_digests", "chip_ids",
@@ -537,10 +537,11 @@ struct tee_parser {
 
 static const struct tee_parser tee_parsers[] = {
     {"sim", parse_sim},
-    {"snp", parse_snp},
+    {"snp", pol_parse_snp},
     {"tdx", pol_parse_tdx},
     {"sgx", pol_parse_sgx},
     {"tpm", pol_parse_tpm},
+    {"azure-vtpm", pol_parse_azure},
 };
 #define N_TEE_PARSERS (sizeof tee_parsers / sizeof tee_parsers[0])
 
@@ -922,8 +923,8 @@ static int snp_bit_check(struct tether_result *r, const char *name, const char *
     return 0;
 }
 
-static int appraise_snp(const struct policy_tee *t, const struct claims *c,
-                        struct tether_result *r)
+int pol_appraise_snp(const struct policy_tee *t, const struct claims *c,
+                     struct tether_result *r)
 {
     static const char *const tcb_codes[SNP_TCB_N] = {
         "snp_tcb_bootloader_too_low", "snp_tcb_tee_too_low", "snp_tcb_snp_too_low",
@@ -1152,8 +1153,11 @@ int policy_appraise(const struct policy *p, const struct claims *c, time_t now,
         rc = -1;
     if (appraise_platform(p, c, r) != 0)
         rc = -1;
-    if (t->snp) {
-        if (appraise_snp(t, c, r) != 0)
+    if (strcmp(t->name, "azure-vtpm") == 0) {
+        if (pol_appraise_azure(t, c, r) != 0)
+            rc = -1;
+    } else if (t->snp) {
+        if (pol_appraise_snp(t, c, r) != 0)
             rc = -1;
     } else if (t->dcap) {
         if (pol_appraise_dcap(t, c, r) != 0)

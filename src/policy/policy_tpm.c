@@ -145,11 +145,34 @@ int pol_parse_tpm(json_t *obj, const char *base_dir, struct policy_tee *tee, cha
     return parse_pcrs(v, t, err, errlen);
 }
 
+int pol_parse_tpm_pcrs(json_t *pcrs, struct policy_tee *tee, char *err, size_t errlen)
+{
+    if (!tee->tpm && !(tee->tpm = calloc(1, sizeof *tee->tpm))) {
+        pol_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    return parse_pcrs(pcrs, tee->tpm, err, errlen);
+}
+
 int pol_appraise_tpm(const struct policy_tee *t, const struct claims *c,
                      struct tether_result *r)
 {
-    const struct policy_tpm *p = t->tpm;
     const struct tpm_claims *tc = c->tee_data;
+    if (!t->tpm || !tc) {
+        result_check(r, "policy.tpm.pcrs", CHECK_FAIL, "internal", NULL, NULL,
+                     "TPM appraisal without TPM settings or claims");
+        return -1;
+    }
+    int rc = pol_appraise_tpm_pcrs(t, tc, r);
+    result_check(r, "policy.measurement", CHECK_SKIP, NULL, "the PCR values above", NULL,
+                 "a TPM's measurement is its PCR values (accept.tpm.pcrs)");
+    return rc;
+}
+
+int pol_appraise_tpm_pcrs(const struct policy_tee *t, const struct tpm_claims *tc,
+                          struct tether_result *r)
+{
+    const struct policy_tpm *p = t->tpm;
     if (!p || !tc) {
         result_check(r, "policy.tpm.pcrs", CHECK_FAIL, "internal", NULL, NULL,
                      "TPM appraisal without TPM settings or claims");
@@ -188,7 +211,5 @@ int pol_appraise_tpm(const struct policy_tee *t, const struct claims *c,
             free(e);
         }
     }
-    result_check(r, "policy.measurement", CHECK_SKIP, NULL, "the PCR values above", NULL,
-                 "a TPM's measurement is its PCR values (accept.tpm.pcrs)");
     return rc;
 }

@@ -6,6 +6,10 @@
  * code. Test-only powers (the leaked authenticator key, evidence over chosen report_data)
  * come from the test-hook build and from calling the attester directly here; neither exists
  * in libtether.
+ *
+ * The relay and replay attacks also run against REAL TPM evidence: a swtpm started in the group
+ * setup (tests/lib/swtpm_fixture, stopped in the group teardown or by its guardian) attests
+ * through tether's TPM attester; those tests skip when swtpm is not installed.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,22 +28,36 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <jansson.h>
+
 #include "attester/attester.h"
 #include "binding/binder.h"
 #include "ea/ea.h"
+#include "evidence/tpm/tpm.h"
+#include "evidence/tpm/tpm_evidence.h"
 #include "lib/harness.h"
+#include "lib/swtpm_fixture.h"
+#include "testhooks/testhooks.h"
+#include "util/util.h"
 
 static struct sim_env env;
+static struct swtpm_fixture tpm;
+static int tpm_rc = 1; /* swtpm_fixture_start: 0 running, 1 not installed, -1 error */
 
 static int setup(void **state)
 {
     (void)state;
-    return sim_env_setup(&env);
+    if (sim_env_setup(&env) != 0)
+        return -1;
+    /* Before any thread (the fixture forks its guardian). A failure fails the TPM tests only. */
+    tpm_rc = swtpm_fixture_start(&tpm);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    swtpm_fixture_stop(&tpm);
     sim_env_cleanup(&env);
     return 0;
 }
@@ -72,6 +90,8 @@ struct fake_opts {
     const uint8_t *evidence;    /* evidence to send instead of fresh evidence */
     size_t evidence_len;
     bool no_cmw;
+    const char *tee_spec;       /* attester to use (NULL: sim:B) */
+    const char *media_type;     /* payload media type (NULL: the sim's) */
     uint8_t *evidence_out;      /* copy of the evidence sent (caller frees) */
     size_t evidence_out_len;
 };
@@ -102,7 +122,10 @@ static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_
     uint8_t *ev = NULL;
     size_t ev_len = 0;
     char spec[400];
-    snprintf(spec, sizeof spec, "sim:%s", env.b);
+    if (o->tee_spec)
+        snprintf(spec, sizeof spec, "%s", o->tee_spec);
+    else
+        snprintf(spec, sizeof spec, "sim:%s", env.b);
     if (rc == 0 && !o->evidence) {
         rc = attester_open(spec, &h, err, sizeof err);
         if (rc == 0) {
@@ -115,7 +138,8 @@ static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_
         ev_len = o->evidence_len;
     }
     struct ea_payload p = {.version = 1, .evidence = ev, .evidence_len = ev_len};
-    snprintf(p.media_type, sizeof p.media_type, "application/vnd.tether.sim-evidence+binary");
+    snprintf(p.media_type, sizeof p.media_type, "%s",
+             o->media_type ? o->media_type : "application/vnd.tether.sim-evidence+binary");
     snprintf(p.exporter_label, sizeof p.exporter_label, "%s", o->json_label ? o->json_label : label);
     memcpy(p.aik_pub_hash, b.aik_pub_hash, b.hash_len);
     p.aik_pub_hash_len = b.hash_len;
@@ -228,6 +252,10 @@ static void genuine_connection_attests_and_echoes(void **state)
 struct relay_opts {
     bool rewrite_context;  /* T-6 */
     bool fix_json_binder;  /* also rewrite the unsigned JSON binder for C's connection */
+    /* The genuine server's and the client's configurations (borrowed; NULL: sim TEE B attests,
+     * the client accepts the sim measurement on any platform, both made and freed here). */
+    struct tether_config *server_cfg;
+    struct tether_config *client_cfg;
 };
 
 static void relay_with_leaked_key(struct relay_opts *ro, struct endpoint *cl_out)
@@ -236,12 +264,14 @@ static void relay_with_leaked_key(struct relay_opts *ro, struct endpoint *cl_out
     socket_pair(cpair);
     socket_pair(spair);
     struct leak leak = {0};
-    struct endpoint sv = {.cfg = server_config(env.b, TETHER_ATTEST_SERVER, NULL),
+    struct endpoint sv = {.cfg = ro->server_cfg ? ro->server_cfg
+                                                : server_config(env.b, TETHER_ATTEST_SERVER, NULL),
                           .fd = spair[1], .server = true, .echo = true,
                           .leak_key = leak_cb, .leak_arg = &leak};
     struct endpoint *cl = cl_out;
     memset(cl, 0, sizeof *cl);
-    cl->cfg = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    cl->cfg = ro->client_cfg ? ro->client_cfg
+                             : client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
     cl->fd = cpair[0];
     endpoint_start(cl);
     endpoint_start(&sv);
@@ -314,8 +344,10 @@ static void relay_with_leaked_key(struct relay_opts *ro, struct endpoint *cl_out
     SSL_CTX_free(c1);
     SSL_CTX_free(c2);
     leak_free(&leak);
-    tether_config_free(sv.cfg);
-    tether_config_free(cl->cfg);
+    if (!ro->server_cfg)
+        tether_config_free(sv.cfg);
+    if (!ro->client_cfg)
+        tether_config_free(cl->cfg);
     for (int i = 0; i < 2; i++) {
         close(cpair[i]);
         close(spair[i]);
@@ -1138,6 +1170,279 @@ static void idle_peer_hits_the_attestation_deadline(void **state)
     close(fds[1]);
 }
 
+/* ---- the relay and replay against REAL TPM evidence (swtpm) ----
+ * The genuine server attests with tether's TPM attester on the swtpm the group setup started
+ * ("tpm:swtpm:host=127.0.0.1,port=P"); the client's policy pins that TPM's AK and PCR 0,
+ * learned first from evidence the test oracle produced on the same TPM. The TPM's quote is
+ * genuine in every case: what decides is its extraData (the hardware-signed report_data),
+ * which belongs to the connection it was made for.
+ * swtpm has no resource manager: 3 object slots, and each open TPM attester holds one AK. At
+ * most two are open at once here: the server configuration's (for its lifetime) and the
+ * oracle's or the fake attester's (during one call). Each test is bounded by alarm(); if it
+ * fires, the process exits and the fixture's guardian stops swtpm. */
+#define TPM_TEST_SECONDS 30
+
+static void tpm_time_limit(int sig)
+{
+    (void)sig;
+    static const char m[] = "# TPM test: time limit reached, exiting (the guardian stops swtpm)\n";
+    ssize_t w = write(2, m, sizeof m - 1);
+    (void)w;
+    _exit(1);
+}
+
+static int tpm_test_setup(void **state)
+{
+    (void)state;
+    signal(SIGALRM, tpm_time_limit);
+    alarm(TPM_TEST_SECONDS);
+    return 0;
+}
+
+static int tpm_test_teardown(void **state)
+{
+    (void)state;
+    alarm(0);
+    return 0;
+}
+
+#define TPM_SKIP_NOTE "# skip: swtpm not installed (apt-get install swtpm swtpm-tools)\n"
+#define TPM_OR_SKIP()                                                                          \
+    do {                                                                                       \
+        if (tpm_rc == 1) {                                                                     \
+            fputs(TPM_SKIP_NOTE, stderr);                                                      \
+            skip();                                                                            \
+        }                                                                                      \
+        if (tpm_rc != 0)                                                                       \
+            fail_msg("swtpm did not start (see the setup's message above)");                   \
+    } while (0)
+
+/* What a relying party pins: SHA-256 of the AK's SubjectPublicKeyInfo DER and PCR 0 (sha256). */
+struct tpm_identity {
+    char ak[65];
+    char pcr0[65];
+};
+
+static void tpm_learn(struct tpm_identity *id)
+{
+    uint8_t rd[64];
+    assert_int_equal(RAND_bytes(rd, sizeof rd), 1);
+    uint8_t *ev = NULL;
+    size_t ev_len = 0;
+    char err[512] = "";
+    if (tether_test_oracle_evidence(tpm.spec, rd, NULL, 0, &ev, &ev_len, err, sizeof err) != 0)
+        fail_msg("oracle evidence from %s: %s", tpm.spec, err);
+    struct tpm_evidence e;
+    struct tpm_public pub;
+    EVP_PKEY *ak = NULL;
+    const char *why = NULL;
+    if (tpm_evidence_parse(ev, ev_len, &e, &why) != 0 ||
+        tpm_public_parse(e.ak_public, e.ak_public_len, &pub, &ak, &why) != 0)
+        fail_msg("oracle evidence: %s", why ? why : "?");
+    unsigned char *spki = NULL;
+    int spki_len = i2d_PUBKEY(ak, &spki);
+    assert_true(spki_len > 0);
+    uint8_t h[32];
+    unsigned int hl = 0;
+    assert_int_equal(EVP_Digest(spki, (size_t)spki_len, h, &hl, EVP_sha256(), NULL), 1);
+    hex_encode(h, sizeof h, id->ak);
+    id->pcr0[0] = 0;
+    for (size_t i = 0; i < e.n_banks; i++)
+        if (e.banks[i].hash_alg == TPM_ALG_SHA256 && (e.banks[i].present & 1u))
+            hex_encode(e.banks[i].value[0], 32, id->pcr0);
+    assert_int_equal(strlen(id->pcr0), 64);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(ak);
+    free(ev);
+}
+
+static struct tether_config *tpm_server_config(void)
+{
+    struct tether_config *c = tether_config_new();
+    assert_non_null(c);
+    if (tether_config_set_tee(c, tpm.spec) != 0 ||
+        tether_config_set_attest(c, TETHER_ATTEST_SERVER) != 0 ||
+        tether_config_set_timeouts(c, 5000, 5000) != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tether_config_error(c));
+        tether_config_free(c);
+        fail_msg("TPM server config: %s", msg);
+    }
+    return c;
+}
+
+static struct tether_config *tpm_client_config(const struct tpm_identity *id)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"tether_policy\":1,\"accept\":{\"tpm\":{\"ak_keys\":[\"%s\"],"
+             "\"pcrs\":{\"sha256\":{\"0\":\"%s\"}}}}}",
+             id->ak, id->pcr0);
+    struct tether_config *c = tether_config_new();
+    assert_non_null(c);
+    if (tether_config_set_policy_json(c, json, NULL) != 0 ||
+        tether_config_set_attest(c, TETHER_ATTEST_SERVER) != 0 ||
+        tether_config_set_timeouts(c, 5000, 5000) != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tether_config_error(c));
+        tether_config_free(c);
+        fail_msg("TPM client config: %s", msg);
+    }
+    return c;
+}
+
+static void expect_report_check(const char *result_json, const char *name, const char *status)
+{
+    char want[128];
+    snprintf(want, sizeof want, "\"name\":\"%s\",\"status\":\"%s\"", name, status);
+    if (!strstr(result_json, want))
+        fail_msg("report lacks %s: %s", want, result_json);
+}
+
+/* The report's claims: tee "tpm", not simulated, and the AK they name is the pinned one. */
+static void expect_tpm_claims(const char *result_json, const struct tpm_identity *id)
+{
+    json_error_t je;
+    json_t *root = json_loads(result_json, 0, &je);
+    if (!root)
+        fail_msg("report is not JSON (%s): %s", je.text, result_json);
+    json_t *claims = json_object_get(root, "claims");
+    const char *tee = json_string_value(json_object_get(root, "tee"));
+    const char *ctee = json_string_value(json_object_get(claims, "tee"));
+    const char *ak = json_string_value(json_object_get(claims, "ak_spki_sha256"));
+    int ok = tee && strcmp(tee, "tpm") == 0 && ctee && strcmp(ctee, "tpm") == 0 &&
+             json_is_false(json_object_get(claims, "simulated")) && ak &&
+             strcmp(ak, id->ak) == 0;
+    json_decref(root);
+    if (!ok)
+        fail_msg("report: expected tee \"tpm\" and AK %s: %s", id->ak, result_json);
+}
+
+static void tpm_genuine_connection_attests(void **state)
+{
+    (void)state;
+    TPM_OR_SKIP();
+    struct tpm_identity id;
+    tpm_learn(&id);
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint sv = {.cfg = tpm_server_config(), .fd = fds[1], .server = true, .echo = true};
+    struct tether_config *ccfg = tpm_client_config(&id);
+    endpoint_start(&sv);
+    struct tether *t = tether_client(ccfg);
+    assert_non_null(t);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    int hs = tether_handshake(t);
+    if (hs != 0)
+        fprintf(stderr, "# handshake: %s (%s)\n", tether_error(t), tether_error_code(t));
+    assert_int_equal(hs, 0);
+    const struct tether_result *r = tether_peer_result(t);
+    assert_non_null(r);
+    assert_true(tether_result_passed(r));
+    const char *json = tether_result_json(r);
+    assert_non_null(strstr(json, "\"verdict\":\"pass\""));
+    expect_tpm_claims(json, &id);
+    expect_report_check(json, "evidence.signature", "pass");
+    expect_report_check(json, "evidence.pcrs", "pass");
+    expect_report_check(json, "evidence.chain", "pass");
+    expect_report_check(json, "binding.report_data", "pass");
+    assert_int_equal(tether_write(t, "hello tpm", 9), 9);
+    char buf[16] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), 9);
+    assert_memory_equal(buf, "hello tpm", 9);
+    tether_close(t);
+    tether_free(t);
+    if (endpoint_join(&sv) != 0)
+        fprintf(stderr, "# server: %s\n", sv.err);
+    assert_int_equal(sv.rc, 0);
+    close(fds[0]);
+    close(fds[1]);
+    /* The pins are enforced: the same server under a policy expecting another PCR 0 fails. */
+    struct tpm_identity other = id;
+    other.pcr0[0] = other.pcr0[0] == '0' ? '1' : '0';
+    struct tether_config *wrong = tpm_client_config(&other);
+    socket_pair(fds);
+    sv = (struct endpoint){.cfg = sv.cfg, .fd = fds[1], .server = true};
+    struct endpoint cl = {.cfg = wrong, .fd = fds[0]};
+    endpoint_start(&sv);
+    endpoint_start(&cl);
+    endpoint_join(&cl);
+    endpoint_join(&sv);
+    assert_int_not_equal(cl.rc, 0);
+    assert_int_equal(cl.category, TETHER_ERR_POLICY);
+    expect_report_check(cl.result_json, "binding.report_data", "pass");
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(wrong);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+}
+
+/* T-5 with a TPM: the attacker forwards C's request to the genuine TPM-attested server and
+ * re-signs the server's authenticator over C's transcript with the leaked key, first as is,
+ * then with the unsigned JSON binder rewritten for C's connection. The quote verifies and its
+ * AK is the pinned one; its extraData is bound to the attacker's connection to the server. */
+static void tpm_relay_with_leaked_key_fails_on_binder_mismatch(void **state)
+{
+    (void)state;
+    TPM_OR_SKIP();
+    struct tpm_identity id;
+    tpm_learn(&id);
+    struct tether_config *scfg = tpm_server_config();
+    struct tether_config *ccfg = tpm_client_config(&id);
+    for (int fix = 0; fix < 2; fix++) {
+        struct relay_opts ro = {.fix_json_binder = fix, .server_cfg = scfg, .client_cfg = ccfg};
+        struct endpoint cl;
+        relay_with_leaked_key(&ro, &cl);
+        expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+        expect_report_check(cl.result_json, "authenticator", "pass");
+        expect_report_check(cl.result_json, "evidence.signature", "pass");
+        expect_report_check(cl.result_json, "evidence.chain", "pass");
+        expect_tpm_claims(cl.result_json, &id);
+    }
+    tether_config_free(scfg);
+    tether_config_free(ccfg);
+}
+
+/* T-11 / T-15 with a TPM: an attester following the wire format (its own glue, a genuine
+ * quote over its binder) is accepted; its authenticator replayed on a second connection is
+ * refused on the context, and its quote beside a fresh, correct binder on the binder. */
+static void tpm_replayed_quote_fails(void **state)
+{
+    (void)state;
+    TPM_OR_SKIP();
+    struct tpm_identity id;
+    tpm_learn(&id);
+    struct tether_config *c = tpm_client_config(&id);
+    struct fake_script fs = {.o = {.tee_spec = tpm.spec, .media_type = TPM_EVIDENCE_MEDIA_TYPE}};
+    struct endpoint cl;
+    run_client_against(&cl, c, script_fake, &fs);
+    if (cl.rc != 0)
+        fprintf(stderr, "# first connection: %s (%s)\n", cl.err, cl.code);
+    assert_int_equal(cl.rc, 0);
+    assert_non_null(fs.frame_out);
+    assert_non_null(fs.o.evidence_out);
+    expect_tpm_claims(cl.result_json, &id);
+    expect_report_check(cl.result_json, "binding.report_data", "pass");
+    struct fake_script replay = {.replay = fs.frame_out, .replay_len = fs.frame_out_len};
+    run_client_against(&cl, c, script_fake, &replay);
+    expect_failure(&cl, "ea_context_mismatch", TETHER_ERR_PROTOCOL);
+    struct fake_script stale = {.o = {.evidence = fs.o.evidence_out,
+                                      .evidence_len = fs.o.evidence_out_len,
+                                      .media_type = TPM_EVIDENCE_MEDIA_TYPE}};
+    run_client_against(&cl, c, script_fake, &stale);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+    expect_report_check(cl.result_json, "authenticator", "pass");
+    expect_report_check(cl.result_json, "evidence.signature", "pass");
+    expect_report_check(cl.result_json, "evidence.chain", "pass");
+    expect_tpm_claims(cl.result_json, &id);
+    free(fs.frame_out);
+    free(stale.frame_out);
+    free(fs.o.evidence_out);
+    free(stale.o.evidence_out);
+    tether_config_free(c);
+}
+
 int main(void)
 {
     /* The raw attacker endpoints use OpenSSL's own socket BIO; tether's never raises it. */
@@ -1166,6 +1471,12 @@ int main(void)
         cmocka_unit_test(frames_sharing_a_record_are_all_delivered),
         cmocka_unit_test(blocking_read_after_answered_reattestation_does_not_time_out),
         cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
+        cmocka_unit_test_setup_teardown(tpm_genuine_connection_attests, tpm_test_setup,
+                                        tpm_test_teardown),
+        cmocka_unit_test_setup_teardown(tpm_relay_with_leaked_key_fails_on_binder_mismatch,
+                                        tpm_test_setup, tpm_test_teardown),
+        cmocka_unit_test_setup_teardown(tpm_replayed_quote_fails, tpm_test_setup,
+                                        tpm_test_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

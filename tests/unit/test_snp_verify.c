@@ -1,11 +1,12 @@
 /*
  * test_snp_verify.c - the SEV-SNP verifier (src/evidence/snp/snp_verify.c) and the accept.snp
- * policy (src/policy/policy.c) against a GENERATED hierarchy: ARK and ASK (RSA-2048 here for
- * speed; AMD's are RSA-4096) and a P-384 VCEK/VLEK, every certificate signed RSASSA-PSS
- * SHA-384 salt 48, the VCEK carrying the AMD extensions (1.3.6.1.4.1.3704.1.*) encoded here.
- * Reports are filled by hand in the 1184-byte layout (SEV-SNP ABI 56860 Table 23) and signed
- * with the VCEK (r and s little-endian). Every backend and every snp policy failure code is
- * exercised; the test ARK reaches the verifier through accept.snp.trust_anchors.
+ * policy (src/policy/policy.c) against a GENERATED hierarchy (tests/lib/snp_fixture.h): ARK and
+ * ASK (RSA-2048 here for speed; AMD's are RSA-4096) and a P-384 VCEK/VLEK, every certificate
+ * signed RSASSA-PSS SHA-384 salt 48, the VCEK carrying the AMD extensions
+ * (1.3.6.1.4.1.3704.1.*). Reports are filled by hand in the 1184-byte layout (SEV-SNP ABI
+ * 56860 Table 23) and signed with the VCEK (r and s little-endian). Every backend and every
+ * snp policy failure code is exercised; the test ARK reaches the verifier through
+ * accept.snp.trust_anchors.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,361 +42,35 @@
 #include "util/util.h"
 #include "verify/verify.h"
 
-#define DAY 86400L
-#define YEAR (365L * DAY)
+#include "lib/snp_fixture.h"
 
-static const uint8_t MEAS[48] = {0xa1, 0xb2, 0xc3, 0xd4, 0x11};
-static const uint8_t HOST[32] = {0x42, 0x43};
-static const uint8_t IDKEY[48] = {0x77, 0x01};
-
-/* ---- the generated hierarchy ---- */
-
-struct tcbv {
-    uint8_t fmc, bl, tee, snp, ucode;
-};
-
-struct hier {
-    char dir[128];
-    EVP_PKEY *ark_key, *ask_key, *asvk_key, *vcek_key, *vlek_key, *turin_key;
-    X509 *ark, *ask, *asvk, *vcek, *vlek, *turin_vcek;
-    char ask_path[200], asvk_path[200], vcek_path[200], vlek_path[200], turin_path[200],
-        crl_path[200], badcrl_path[200], ark_path[200];
-    uint8_t chip[64];
-    struct tcbv tcb;
-};
-static struct hier H;
-
-static EVP_PKEY *gen_rsa(void)
-{
-    EVP_PKEY *k = EVP_RSA_gen(2048);
-    assert_non_null(k);
-    return k;
-}
-
-static EVP_PKEY *gen_p384(void)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-384");
-    assert_non_null(k);
-    return k;
-}
-
-static void sign_pss(X509 *x, EVP_PKEY *key)
-{
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pc = NULL;
-    assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha384()), 1);
-    assert_true(X509_sign_ctx(x, m) > 0);
-    EVP_MD_CTX_free(m);
-}
-
-static X509_NAME *name_of(const char *cn)
-{
-    X509_NAME *n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Test AMD", -1, -1,
-                               0);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    return n;
-}
-
-static void add_ext_txt(X509 *x, X509 *issuer, int nid, const char *val)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
-    assert_non_null(e);
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-}
-
-static void add_amd_ext(X509 *x, const char *oid, const uint8_t *val, size_t n)
-{
-    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    ASN1_OCTET_STRING_set(os, val, (int)n);
-    X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
-    assert_non_null(e);
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    ASN1_OCTET_STRING_free(os);
-    ASN1_OBJECT_free(o);
-}
-
-static void add_amd_int(X509 *x, const char *oid, long v)
-{
-    ASN1_INTEGER *ai = ASN1_INTEGER_new();
-    ASN1_INTEGER_set(ai, v);
-    unsigned char *der = NULL;
-    int n = i2d_ASN1_INTEGER(ai, &der);
-    add_amd_ext(x, oid, der, (size_t)n);
-    OPENSSL_free(der);
-    ASN1_INTEGER_free(ai);
-}
-
-static void add_amd_ia5(X509 *x, const char *oid, const char *s)
-{
-    ASN1_IA5STRING *a = ASN1_IA5STRING_new();
-    ASN1_STRING_set(a, s, -1);
-    unsigned char *der = NULL;
-    int n = i2d_ASN1_IA5STRING(a, &der);
-    add_amd_ext(x, oid, der, (size_t)n);
-    OPENSSL_free(der);
-    ASN1_IA5STRING_free(a);
-}
-
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *issuer_cn,
-                       EVP_PKEY *issuer_key, bool ca, long serial, long from, long to)
-{
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-    time_t now = time(NULL);
-    X509_time_adj_ex(X509_getm_notBefore(x), 0, from, &now);
-    X509_time_adj_ex(X509_getm_notAfter(x), 0, to, &now);
-    X509_NAME *s = name_of(cn), *i = name_of(issuer_cn ? issuer_cn : cn);
-    X509_set_subject_name(x, s);
-    X509_set_issuer_name(x, i);
-    X509_NAME_free(s);
-    X509_NAME_free(i);
-    X509_set_pubkey(x, key);
-    if (ca) {
-        add_ext_txt(x, issuer ? issuer : x, NID_basic_constraints, "critical,CA:TRUE");
-        add_ext_txt(x, issuer ? issuer : x, NID_key_usage, "critical,keyCertSign,cRLSign");
-    }
-    (void)issuer_key;
-    return x;
-}
-
-#define ARC "1.3.6.1.4.1.3704.1."
-
-static X509 *make_leaf(EVP_PKEY *key, bool vlek, bool turin, const uint8_t *hwid,
-                       const struct tcbv *t, long to)
-{
-    X509 *x = make_cert(key, vlek ? "SEV-VLEK" : "SEV-VCEK", NULL,
-                        vlek ? "SEV-VLEK-Test" : "SEV-Test", NULL, false, 0, -DAY, to);
-    add_amd_int(x, ARC "1", turin ? 1 : 0);
-    add_amd_ia5(x, ARC "2", turin ? "Turin" : "Milan-B0");
-    add_amd_int(x, ARC "3.1", t->bl);
-    add_amd_int(x, ARC "3.2", t->tee);
-    add_amd_int(x, ARC "3.3", t->snp);
-    add_amd_int(x, ARC "3.8", t->ucode);
-    if (turin)
-        add_amd_int(x, ARC "3.9", t->fmc);
-    if (vlek)
-        add_amd_ia5(x, ARC "5", "CN=test-csp.example");
-    else
-        add_amd_ext(x, ARC "4", hwid, turin ? 8 : 64);
-    sign_pss(x, vlek ? H.asvk_key : H.ask_key);
-    return x;
-}
-
-static void write_der(const char *path, X509 *x)
-{
-    unsigned char *der = NULL;
-    int n = i2d_X509(x, &der);
-    assert_true(n > 0);
-    assert_int_equal(file_write(path, der, (size_t)n, 0644), 0);
-    OPENSSL_free(der);
-}
-
-static void write_pem(const char *path, X509 *x)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, x);
-    fclose(f);
-}
-
-static void write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked)
-{
-    X509_CRL *c = X509_CRL_new();
-    X509_CRL_set_version(c, 1);
-    X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer));
-    time_t now = time(NULL);
-    ASN1_TIME *a = ASN1_TIME_adj(NULL, now, 0, -3600), *b = ASN1_TIME_adj(NULL, now, 30, 0);
-    X509_CRL_set1_lastUpdate(c, a);
-    X509_CRL_set1_nextUpdate(c, b);
-    X509_REVOKED *r = X509_REVOKED_new();
-    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoked));
-    X509_REVOKED_set_revocationDate(r, a);
-    X509_CRL_add0_revoked(c, r);
-    X509_CRL_sort(c);
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pc = NULL;
-    assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key), 1);
-    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING);
-    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48);
-    assert_true(X509_CRL_sign_ctx(c, m) > 0);
-    EVP_MD_CTX_free(m);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    PEM_write_X509_CRL(f, c);
-    fclose(f);
-    ASN1_TIME_free(a);
-    ASN1_TIME_free(b);
-    X509_CRL_free(c);
-}
+/* The shared fixture under the names this file has always used. */
+#define H snp_fx
+#define MEAS SNP_FX_MEAS
+#define HOST SNP_FX_HOST
+#define IDKEY SNP_FX_IDKEY
+#define DAY SNP_FX_DAY
+#define YEAR SNP_FX_YEAR
+#define ARC SNP_FX_ARC
+#define rspec snp_fx_spec
+#define default_spec snp_fx_default_spec
+#define build_report snp_fx_build_report
+#define put32 snp_fx_put32
+#define add_amd_int snp_fx_add_amd_int
+#define add_amd_ext snp_fx_add_amd_ext
 
 static int setup(void **state)
 {
     (void)state;
-    memset(&H, 0, sizeof H);
-    snprintf(H.dir, sizeof H.dir, "/tmp/tether-snp-XXXXXX");
-    if (!mkdtemp(H.dir))
-        return -1;
-    for (int i = 0; i < 64; i++)
-        H.chip[i] = (uint8_t)(0x80 + i);
-    H.tcb = (struct tcbv){.fmc = 1, .bl = 3, .tee = 0, .snp = 8, .ucode = 115};
-    H.ark_key = gen_rsa();
-    H.ask_key = gen_rsa();
-    H.asvk_key = gen_rsa();
-    H.vcek_key = gen_p384();
-    H.vlek_key = gen_p384();
-    H.turin_key = gen_p384();
-    H.ark = make_cert(H.ark_key, "ARK-Test", NULL, NULL, NULL, true, 1, -DAY, 25 * YEAR);
-    sign_pss(H.ark, H.ark_key);
-    H.ask = make_cert(H.ask_key, "SEV-Test", H.ark, "ARK-Test", NULL, true, 2, -DAY, 25 * YEAR);
-    sign_pss(H.ask, H.ark_key);
-    H.asvk = make_cert(H.asvk_key, "SEV-VLEK-Test", H.ark, "ARK-Test", NULL, true, 3, -DAY,
-                       25 * YEAR);
-    sign_pss(H.asvk, H.ark_key);
-    H.vcek = make_leaf(H.vcek_key, false, false, H.chip, &H.tcb, 7 * YEAR);
-    H.vlek = make_leaf(H.vlek_key, true, false, NULL, &H.tcb, YEAR);
-    H.turin_vcek = make_leaf(H.turin_key, false, true, H.chip, &H.tcb, 7 * YEAR);
-    snprintf(H.ask_path, sizeof H.ask_path, "%s/ask.pem", H.dir);
-    snprintf(H.asvk_path, sizeof H.asvk_path, "%s/asvk.der", H.dir);
-    snprintf(H.vcek_path, sizeof H.vcek_path, "%s/vcek.der", H.dir);
-    snprintf(H.vlek_path, sizeof H.vlek_path, "%s/vlek.pem", H.dir);
-    snprintf(H.turin_path, sizeof H.turin_path, "%s/turin.der", H.dir);
-    snprintf(H.crl_path, sizeof H.crl_path, "%s/ask.crl", H.dir);
-    snprintf(H.badcrl_path, sizeof H.badcrl_path, "%s/bad.crl", H.dir);
-    snprintf(H.ark_path, sizeof H.ark_path, "%s/ark.pem", H.dir);
-    write_pem(H.ask_path, H.ask);
-    write_der(H.asvk_path, H.asvk);
-    write_der(H.vcek_path, H.vcek);
-    write_pem(H.vlek_path, H.vlek);
-    write_der(H.turin_path, H.turin_vcek);
-    write_pem(H.ark_path, H.ark);
-    write_crl(H.crl_path, H.ask, H.ask_key, H.vcek);       /* revokes the VCEK */
-    write_crl(H.badcrl_path, H.ask, H.asvk_key, H.vcek);   /* wrong signer */
-    return 0;
+    return snp_fx_setup();
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    const char *files[] = {H.ask_path, H.asvk_path, H.vcek_path, H.vlek_path, H.turin_path,
-                           H.crl_path, H.badcrl_path, H.ark_path};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        unlink(files[i]);
-    rmdir(H.dir);
-    X509 *xs[] = {H.ark, H.ask, H.asvk, H.vcek, H.vlek, H.turin_vcek};
-    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
-        X509_free(xs[i]);
-    EVP_PKEY *ks[] = {H.ark_key, H.ask_key, H.asvk_key, H.vcek_key, H.vlek_key, H.turin_key};
-    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
-        EVP_PKEY_free(ks[i]);
-    return 0;
+    return snp_fx_teardown();
 }
 
-/* ---- reports ---- */
-
-struct rspec {
-    uint32_t version;
-    uint64_t policy;
-    uint32_t vmpl;
-    uint32_t signing_key; /* 0 VCEK, 1 VLEK */
-    bool turin;
-    struct tcbv tcb;      /* REPORTED_TCB */
-    uint8_t chip[64];
-    uint8_t fw[3];        /* major, minor, build */
-};
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t tcb_raw(const struct tcbv *t, bool turin)
-{
-    if (turin)
-        return (uint64_t)t->fmc | (uint64_t)t->bl << 8 | (uint64_t)t->tee << 16 |
-               (uint64_t)t->snp << 24 | (uint64_t)t->ucode << 56;
-    return (uint64_t)t->bl | (uint64_t)t->tee << 8 | (uint64_t)t->snp << 48 |
-           (uint64_t)t->ucode << 56;
-}
-
-static struct rspec default_spec(void)
-{
-    struct rspec s;
-    memset(&s, 0, sizeof s);
-    s.version = 3;
-    s.policy = 0x30000; /* SMT allowed, reserved bit 17 */
-    s.tcb = H.tcb;
-    memcpy(s.chip, H.chip, 64);
-    s.fw[0] = 1;
-    s.fw[1] = 55;
-    s.fw[2] = 29;
-    return s;
-}
-
-/* Fill the 1184-byte layout (56860 Table 23) and sign it with key (r, s little-endian). */
-static void build_report(const struct rspec *s, EVP_PKEY *key, uint8_t out[SNP_REPORT_LEN])
-{
-    memset(out, 0, SNP_REPORT_LEN);
-    put32(out + 0x00, s->version);
-    put32(out + 0x04, 4);
-    put64(out + 0x08, s->policy);
-    put32(out + 0x30, s->vmpl);
-    put32(out + 0x34, 1);
-    put64(out + 0x38, tcb_raw(&s->tcb, s->turin));
-    put32(out + 0x48, s->signing_key << 2);
-    for (int i = 0; i < 64; i++)
-        out[0x50 + i] = (uint8_t)(i + 1);
-    memcpy(out + 0x90, MEAS, 48);
-    memcpy(out + 0xC0, HOST, 32);
-    memcpy(out + 0xE0, IDKEY, 48);
-    put64(out + 0x180, tcb_raw(&s->tcb, s->turin));
-    if (s->version >= 3) {
-        out[0x188] = s->turin ? 0x1A : 0x19;
-        out[0x189] = s->turin ? 0x02 : 0x01;
-        out[0x18A] = 1;
-    }
-    if (s->turin) {
-        memcpy(out + 0x1A0, s->chip, 8);
-    } else {
-        memcpy(out + 0x1A0, s->chip, 64);
-    }
-    put64(out + 0x1E0, tcb_raw(&s->tcb, s->turin));
-    out[0x1E8] = s->fw[2];
-    out[0x1E9] = s->fw[1];
-    out[0x1EA] = s->fw[0];
-    out[0x1EC] = s->fw[2];
-    out[0x1ED] = s->fw[1];
-    out[0x1EE] = s->fw[0];
-    put64(out + 0x1F0, tcb_raw(&s->tcb, s->turin));
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    unsigned char sig[160];
-    size_t sl = sizeof sig;
-    assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_DigestSign(m, sig, &sl, out, SNP_SIGNED_LEN), 1);
-    EVP_MD_CTX_free(m);
-    const unsigned char *p = sig;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
-    assert_non_null(es);
-    BN_bn2lebinpad(ECDSA_SIG_get0_r(es), out + 0x2A0, 72);
-    BN_bn2lebinpad(ECDSA_SIG_get0_s(es), out + 0x2E8, 72);
-    ECDSA_SIG_free(es);
-}
 
 /* ---- running the pipeline ---- */
 

@@ -11,12 +11,11 @@
  * children (which must not disturb the parent's), an ";akcert="
  * chain is carried (and one for another key refused), an all-zero report_data is refused.
  *
- * swtpm is stopped in the group teardown and, should this process die first, by a guardian
- * child that waits for this process's end (a pipe) and runs `swtpm.sh stop`. The whole run is
- * bounded by alarm(). Without the swtpm binary the TPM cases skip with "# skip: swtpm not
- * installed" (CI installs it: scripts/deps.sh). The script is scripts/swtpm.sh relative to the
- * working directory (the repository root, as scripts/run-tests.sh runs it) or
- * $TETHER_SWTPM_SCRIPT.
+ * swtpm is started by tests/lib/swtpm_fixture (scripts/swtpm.sh, run from the repository root
+ * or $TETHER_SWTPM_SCRIPT) and stopped in the group teardown and, should this process die
+ * first, by the fixture's guardian child. The whole run is bounded by alarm(). Without the
+ * swtpm binary the TPM cases skip with "# skip: swtpm not installed" (CI installs it:
+ * scripts/deps.sh).
  *
  * Test tool mode, for tests/cli/tpm_e2e.sh only: `test_tpm_attester --emit TEE_SPEC HEX128
  * FILE` writes evidence over the given report_data to FILE through the TEST-ONLY attestation
@@ -31,14 +30,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,137 +52,28 @@
 #include "binding/binder.h"
 #include "evidence/tpm/tpm.h"
 #include "evidence/tpm/tpm_evidence.h"
+#include "lib/swtpm_fixture.h"
 #include "testhooks/testhooks.h"
 #include "util/util.h"
 
 static struct {
     bool skip;
-    char script[512];
-    char dir[256];    /* mkdtemp */
-    char state[300];  /* swtpm state dir */
-    int port;
-    pid_t guardian;
-    int guardian_fd;
-    char tcti[128];   /* swtpm:host=127.0.0.1,port=P */
-} g = {.guardian = -1, .guardian_fd = -1};
-
-static bool have_swtpm(void)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s/swtpm", d[0] ? d : ".");
-        if (access(p, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
-static int run_script(const char *cmd, char *out, size_t outlen)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "sh '%s' %s '%s' 2>&1", g.script, cmd, g.state);
-    FILE *f = popen(line, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(out, 1, outlen - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-/* A child that outlives a crash of this process: it blocks on a pipe only we write to and,
- * on EOF (our exit, however it happens), stops swtpm and removes the directory. */
-static void start_guardian(void)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        return;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return;
-    }
-    if (pid == 0) {
-        close(p[1]);
-        char c;
-        while (read(p[0], &c, 1) > 0)
-            ;
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        char cmd[1400];
-        snprintf(cmd, sizeof cmd, "sh '%s' stop '%s'; rm -rf '%s'", g.script, g.state, g.dir);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    g.guardian = pid;
-    g.guardian_fd = p[1];
-}
+    struct swtpm_fixture tpm; /* tpm.dir, tpm.tcti */
+} g;
 
 static int group_setup(void **state)
 {
     (void)state;
-    if (!have_swtpm()) {
+    int rc = swtpm_fixture_start(&g.tpm);
+    if (rc == 1)
         g.skip = true;
-        fprintf(stderr, "# skip: swtpm not installed (apt-get install swtpm swtpm-tools)\n");
-        printf("# skip: swtpm not installed\n");
-        return 0;
-    }
-    const char *s = getenv("TETHER_SWTPM_SCRIPT");
-    snprintf(g.script, sizeof g.script, "%s", s && s[0] ? s : "scripts/swtpm.sh");
-    if (access(g.script, R_OK) != 0) {
-        fprintf(stderr, "# %s not found: run from the repository root or set "
-                        "TETHER_SWTPM_SCRIPT\n", g.script);
-        return -1;
-    }
-    snprintf(g.dir, sizeof g.dir, "%s/tether-tpm.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g.dir))
-        return -1;
-    snprintf(g.state, sizeof g.state, "%s/swtpm", g.dir);
-    start_guardian();
-    char out[512];
-    if (run_script("start", out, sizeof out) != 0) {
-        fprintf(stderr, "# swtpm.sh start failed: %s\n", out);
-        return -1;
-    }
-    g.port = atoi(out);
-    if (g.port <= 0 || g.port > 65534) {
-        fprintf(stderr, "# swtpm.sh start printed no port: %s\n", out);
-        return -1;
-    }
-    snprintf(g.tcti, sizeof g.tcti, "swtpm:host=127.0.0.1,port=%d", g.port);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g.state[0]) {
-        char out[512];
-        run_script("stop", out, sizeof out);
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", g.dir);
-    }
-    if (g.guardian_fd >= 0) {
-        close(g.guardian_fd);
-        g.guardian_fd = -1;
-    }
-    if (g.guardian > 0) {
-        waitpid(g.guardian, NULL, 0);
-        g.guardian = -1;
-    }
+    swtpm_fixture_stop(&g.tpm);
     return 0;
 }
 
@@ -193,7 +81,7 @@ static int group_teardown(void **state)
 
 static void spec_of(char *out, size_t n, const char *suffix)
 {
-    snprintf(out, n, "tpm:%s%s", g.tcti, suffix ? suffix : "");
+    swtpm_fixture_tee_spec(&g.tpm, suffix, out, n);
 }
 
 static void random_binder(struct binder *b)
@@ -476,7 +364,7 @@ static void test_extended_pcr(void **state)
 
     TSS2_TCTI_CONTEXT *tcti = NULL;
     ESYS_CONTEXT *esys = NULL;
-    assert_int_equal(Tss2_TctiLdr_Initialize(g.tcti, &tcti), TSS2_RC_SUCCESS);
+    assert_int_equal(Tss2_TctiLdr_Initialize(swtpm_fixture_tcti(&g.tpm), &tcti), TSS2_RC_SUCCESS);
     assert_int_equal(Esys_Initialize(&esys, tcti, NULL), TSS2_RC_SUCCESS);
     TPML_DIGEST_VALUES dv;
     memset(&dv, 0, sizeof dv);
@@ -645,8 +533,8 @@ static void test_akcert(void **state)
     X509 *leaf = make_cert(c.key, ca, "test AK", "test AK CA");
     X509 *wrong = make_cert(other, ca, "not the AK", "test AK CA");
     char good_path[400], bad_path[400], suffix[450];
-    snprintf(good_path, sizeof good_path, "%s/ak-chain.pem", g.dir);
-    snprintf(bad_path, sizeof bad_path, "%s/other-chain.pem", g.dir);
+    snprintf(good_path, sizeof good_path, "%s/ak-chain.pem", g.tpm.dir);
+    snprintf(bad_path, sizeof bad_path, "%s/other-chain.pem", g.tpm.dir);
     write_pem_chain(good_path, leaf, root);
     write_pem_chain(bad_path, wrong, root);
 
@@ -667,11 +555,11 @@ static void test_akcert(void **state)
 
     /* A chain whose leaf certifies another key: refused at open. */
     char spec[600], err[512] = "";
-    snprintf(spec, sizeof spec, "tpm:%s;akcert=%s", g.tcti, bad_path);
+    snprintf(spec, sizeof spec, "%s;akcert=%s", g.tpm.spec, bad_path);
     assert_int_equal(attester_open(spec, &h, err, sizeof err), -1);
     assert_non_null(strstr(err, "does not certify"));
     /* A missing file: refused at open. */
-    snprintf(spec, sizeof spec, "tpm:%s;akcert=%s/nonexistent.pem", g.tcti, g.dir);
+    snprintf(spec, sizeof spec, "%s;akcert=%s/nonexistent.pem", g.tpm.spec, g.tpm.dir);
     assert_int_equal(attester_open(spec, &h, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot read akcert"));
 
