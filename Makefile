@@ -105,9 +105,12 @@ FAKE_TDX_OBJ += $(BUILD)/obj/tests/lib/tdx_fixture.o
 $(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h $(FAKE_TDX_OBJ)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc -Itests $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_TDX_OBJ) -lcrypto
-$(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h
+# The SEV-SNP fake's certificates and reports come from tests/lib/snp_fixture.c (shared with the
+# unit tests), which writes its files with util.c.
+FAKE_SEV_OBJ := $(BUILD)/obj/src/util/util.o $(BUILD)/obj/tests/lib/snp_fixture.o
+$(BUILD)/tests/fake_sev_guest: tests/tools/fake_sev_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h $(FAKE_SEV_OBJ)
 	@mkdir -p $(dir $@)
-	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) -lcrypto
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc -Itests $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_SEV_OBJ) -lcrypto
 $(BUILD)/tests/fake_tsm_preload.so: tests/tools/fake_tsm_preload.c
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -fPIC -shared -o $@ $< -ldl

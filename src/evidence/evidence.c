@@ -52,7 +52,7 @@ void claims_clear(struct claims *c)
     memset(c, 0, sizeof *c);
 }
 
-static void set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+void evidence_json_set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
     char *h = hex_dup(p, n);
     if (h)
@@ -69,9 +69,9 @@ json_t *claims_to_json(const struct claims *c)
         json_object_set_new(o, "tee", json_string(c->tee));
     json_object_set_new(o, "simulated", json_boolean(c->simulated));
     if (c->measurement_len)
-        set_hex(o, "measurement", c->measurement, c->measurement_len);
+        evidence_json_set_hex(o, "measurement", c->measurement, c->measurement_len);
     if (c->platform_id_len)
-        set_hex(o, "platform_id", c->platform_id, c->platform_id_len);
+        evidence_json_set_hex(o, "platform_id", c->platform_id, c->platform_id_len);
     if (c->has_tcb) {
         if (c->tcb <= (uint64_t)INT64_MAX) {
             json_object_set_new(o, "tcb", json_integer((json_int_t)c->tcb));
@@ -83,9 +83,9 @@ json_t *claims_to_json(const struct claims *c)
     }
     json_object_set_new(o, "debug", json_boolean(c->debug));
     if (c->has_report_data)
-        set_hex(o, "report_data", c->report_data, sizeof c->report_data);
+        evidence_json_set_hex(o, "report_data", c->report_data, sizeof c->report_data);
     if (c->key_hash_len)
-        set_hex(o, "key_hash", c->key_hash, c->key_hash_len);
+        evidence_json_set_hex(o, "key_hash", c->key_hash, c->key_hash_len);
     if (c->has_timestamp) {
         json_object_set_new(o, "timestamp", json_integer((json_int_t)c->timestamp));
         /* RFC 3339 only for years 1970..9999; other values stay numeric. */

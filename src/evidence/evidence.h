@@ -45,6 +45,8 @@ struct claims {
 void claims_clear(struct claims *c);
 /* The claims as a JSON object for the report (new reference). */
 json_t *claims_to_json(const struct claims *c);
+/* o[key] = the lower-case hex of p[0..n) (nothing on allocation failure). */
+void evidence_json_set_hex(json_t *o, const char *key, const uint8_t *p, size_t n);
 
 /* Trust anchors for one TEE type: an X509 store built from the policy or built-in roots. */
 struct evidence_anchors {

@@ -118,6 +118,13 @@ out:
     r->json = NULL;
 }
 
+int result_fail(struct tether_result *r, const char *name, const char *code,
+                const char *expected, const char *actual, const char *detail)
+{
+    result_check(r, name, CHECK_FAIL, code, expected, actual, detail);
+    return -1;
+}
+
 void result_check_hex(struct tether_result *r, const char *name, enum check_status status,
                       const char *code, const uint8_t *expected, size_t expected_len,
                       const uint8_t *actual, size_t actual_len, const char *detail)

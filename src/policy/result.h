@@ -45,6 +45,9 @@ struct tether_result *result_new(void);
 void result_check(struct tether_result *r, const char *name, enum check_status status,
                   const char *code, const char *expected, const char *actual,
                   const char *detail);
+/* A CHECK_FAIL record; returns -1, so that a check can end with "return result_fail(...)". */
+int result_fail(struct tether_result *r, const char *name, const char *code,
+                const char *expected, const char *actual, const char *detail);
 /* Convenience for hex values. */
 void result_check_hex(struct tether_result *r, const char *name, enum check_status status,
                       const char *code, const uint8_t *expected, size_t expected_len,

@@ -99,7 +99,9 @@ char *base64_encode(const uint8_t *in, size_t n)
     return s;
 }
 
-static int b64_value(unsigned char c)
+/* The value of c in the base64 alphabet whose last two characters are c62 and c63 ("+/", or
+ * "-_" for base64url), -1 if it is not one. */
+static int b64_value_of(unsigned char c, char c62, char c63)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -107,11 +109,16 @@ static int b64_value(unsigned char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '+')
+    if (c == (unsigned char)c62)
         return 62;
-    if (c == '/')
+    if (c == (unsigned char)c63)
         return 63;
     return -1;
+}
+
+static int b64_value(unsigned char c)
+{
+    return b64_value_of(c, '+', '/');
 }
 
 int base64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
@@ -161,6 +168,33 @@ int base64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 bad:
     free(buf);
     return -1;
+}
+
+int base64url_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen)
+{
+    if (inlen % 4 == 1)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < inlen; i++) {
+        int v = b64_value_of((unsigned char)in[i], '-', '_');
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return -1;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0) /* non-zero unused bits: not the canonical encoding */
+        return -1;
+    *outlen = o;
+    return 0;
 }
 
 void free_secret(void *p, size_t n)

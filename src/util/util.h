@@ -31,6 +31,10 @@ char *base64_encode(const uint8_t *in, size_t n);
 /* Strict decode: standard alphabet, canonical padding, no whitespace. Caller frees *out. */
 int base64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
 
+/* Strict unpadded base64url (RFC 4648 section 5; RFC 7515 section 2): no '=', no whitespace,
+ * unused bits zero. Into out (at most cap bytes). 0, or -1 if malformed or longer than cap. */
+int base64url_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
+
 /* Zeroise then free. */
 void free_secret(void *p, size_t n);
 

@@ -1256,18 +1256,23 @@ static void tpm_learn(struct tpm_identity *id)
     free(ev);
 }
 
+/* c's error as the test's failure (c is freed first). */
+static void config_failed(struct tether_config *c, const char *what)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tether_config_error(c));
+    tether_config_free(c);
+    fail_msg("%s: %s", what, msg);
+}
+
 static struct tether_config *tpm_server_config(void)
 {
     struct tether_config *c = tether_config_new();
     assert_non_null(c);
     if (tether_config_set_tee(c, tpm.spec) != 0 ||
         tether_config_set_attest(c, TETHER_ATTEST_SERVER) != 0 ||
-        tether_config_set_timeouts(c, 5000, 5000) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", tether_config_error(c));
-        tether_config_free(c);
-        fail_msg("TPM server config: %s", msg);
-    }
+        tether_config_set_timeouts(c, 5000, 5000) != 0)
+        config_failed(c, "TPM server config");
     return c;
 }
 
@@ -1282,12 +1287,8 @@ static struct tether_config *tpm_client_config(const struct tpm_identity *id)
     assert_non_null(c);
     if (tether_config_set_policy_json(c, json, NULL) != 0 ||
         tether_config_set_attest(c, TETHER_ATTEST_SERVER) != 0 ||
-        tether_config_set_timeouts(c, 5000, 5000) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", tether_config_error(c));
-        tether_config_free(c);
-        fail_msg("TPM client config: %s", msg);
-    }
+        tether_config_set_timeouts(c, 5000, 5000) != 0)
+        config_failed(c, "TPM client config");
     return c;
 }
 

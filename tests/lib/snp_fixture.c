@@ -1,13 +1,8 @@
 /*
  * snp_fixture.c - the generated SEV-SNP hierarchy and reports of snp_fixture.h (moved here
- * from test_snp_verify.c to be shared with test_azure.c). Test code only.
+ * from test_snp_verify.c to be shared with test_azure.c and tests/tools/fake_sev_guest.c).
+ * Test code only; no cmocka (the fake does not link it): failures go to snp_fx_fail.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include "snp_fixture.h"
 
 #include <stdio.h>
@@ -33,29 +28,52 @@ const uint8_t SNP_FX_IDKEY[48] = {0x77, 0x01};
 
 struct snp_fx_hier snp_fx;
 
-static EVP_PKEY *gen_rsa(void)
+void (*snp_fx_fail_hook)(const char *what);
+
+_Noreturn void snp_fx_fail(const char *what)
+{
+    if (snp_fx_fail_hook)
+        snp_fx_fail_hook(what);
+    fprintf(stderr, "snp_fixture: %s\n", what);
+    abort();
+}
+
+static void need(bool ok, const char *what)
+{
+    if (!ok)
+        snp_fx_fail(what);
+}
+
+EVP_PKEY *snp_fx_rsa_key(void)
 {
     EVP_PKEY *k = EVP_RSA_gen(2048);
-    assert_non_null(k);
+    need(k != NULL, "cannot generate an RSA key");
     return k;
 }
 
-static EVP_PKEY *gen_p384(void)
+EVP_PKEY *snp_fx_p384_key(void)
 {
     EVP_PKEY *k = EVP_EC_gen("P-384");
-    assert_non_null(k);
+    need(k != NULL, "cannot generate a P-384 key");
     return k;
 }
 
-static void sign_pss(X509 *x, EVP_PKEY *key)
+void snp_fx_default_platform(uint8_t chip[64], struct snp_fx_tcb *tcb)
+{
+    for (int i = 0; i < 64; i++)
+        chip[i] = (uint8_t)(0x80 + i);
+    *tcb = (struct snp_fx_tcb){.fmc = 1, .bl = 3, .tee = 0, .snp = 8, .ucode = 115};
+}
+
+void snp_fx_sign_cert(X509 *x, EVP_PKEY *key)
 {
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pc = NULL;
-    assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha384()), 1);
-    assert_true(X509_sign_ctx(x, m) > 0);
+    need(m && EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha384()) == 1 && X509_sign_ctx(x, m) > 0,
+         "cannot sign a certificate");
     EVP_MD_CTX_free(m);
 }
 
@@ -73,7 +91,7 @@ static void add_ext_txt(X509 *x, X509 *issuer, int nid, const char *val)
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
-    assert_non_null(e);
+    need(e != NULL, "cannot make an extension");
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
 }
@@ -84,7 +102,7 @@ void snp_fx_add_amd_ext(X509 *x, const char *oid, const uint8_t *val, size_t n)
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
     ASN1_OCTET_STRING_set(os, val, (int)n);
     X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
-    assert_non_null(e);
+    need(e != NULL, "cannot make an AMD extension");
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
     ASN1_OCTET_STRING_free(os);
@@ -113,8 +131,8 @@ static void add_amd_ia5(X509 *x, const char *oid, const char *s)
     ASN1_IA5STRING_free(a);
 }
 
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *issuer_cn,
-                       EVP_PKEY *issuer_key, bool ca, long serial, long from, long to)
+X509 *snp_fx_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *issuer_cn, bool ca,
+                  long serial, long from, long to)
 {
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -132,15 +150,14 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, const char *
         add_ext_txt(x, issuer ? issuer : x, NID_basic_constraints, "critical,CA:TRUE");
         add_ext_txt(x, issuer ? issuer : x, NID_key_usage, "critical,keyCertSign,cRLSign");
     }
-    (void)issuer_key;
     return x;
 }
 
-static X509 *make_leaf(EVP_PKEY *key, bool vlek, bool turin, const uint8_t *hwid,
-                       const struct snp_fx_tcb *t, long to)
+X509 *snp_fx_leaf(EVP_PKEY *key, EVP_PKEY *signer, bool vlek, bool turin, const uint8_t *hwid,
+                  const struct snp_fx_tcb *t, long to)
 {
-    X509 *x = make_cert(key, vlek ? "SEV-VLEK" : "SEV-VCEK", NULL,
-                        vlek ? "SEV-VLEK-Test" : "SEV-Test", NULL, false, 0, -SNP_FX_DAY, to);
+    X509 *x = snp_fx_cert(key, vlek ? "SEV-VLEK" : "SEV-VCEK", NULL,
+                          vlek ? "SEV-VLEK-Test" : "SEV-Test", false, 0, -SNP_FX_DAY, to);
     snp_fx_add_amd_int(x, SNP_FX_ARC "1", turin ? 1 : 0);
     add_amd_ia5(x, SNP_FX_ARC "2", turin ? "Turin" : "Milan-B0");
     snp_fx_add_amd_int(x, SNP_FX_ARC "3.1", t->bl);
@@ -153,7 +170,7 @@ static X509 *make_leaf(EVP_PKEY *key, bool vlek, bool turin, const uint8_t *hwid
         add_amd_ia5(x, SNP_FX_ARC "5", "CN=test-csp.example");
     else
         snp_fx_add_amd_ext(x, SNP_FX_ARC "4", hwid, turin ? 8 : 64);
-    sign_pss(x, vlek ? snp_fx.asvk_key : snp_fx.ask_key);
+    snp_fx_sign_cert(x, signer);
     return x;
 }
 
@@ -161,15 +178,14 @@ static void write_der(const char *path, X509 *x)
 {
     unsigned char *der = NULL;
     int n = i2d_X509(x, &der);
-    assert_true(n > 0);
-    assert_int_equal(file_write(path, der, (size_t)n, 0644), 0);
+    need(n > 0 && file_write(path, der, (size_t)n, 0644) == 0, "cannot write a DER file");
     OPENSSL_free(der);
 }
 
 static void write_pem(const char *path, X509 *x)
 {
     FILE *f = fopen(path, "w");
-    assert_non_null(f);
+    need(f != NULL, "cannot write a PEM file");
     PEM_write_X509(f, x);
     fclose(f);
 }
@@ -190,13 +206,13 @@ static void write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revok
     X509_CRL_sort(c);
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pc = NULL;
-    assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key), 1);
+    need(EVP_DigestSignInit(m, &pc, EVP_sha384(), NULL, key) == 1, "cannot sign a CRL");
     EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING);
     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48);
-    assert_true(X509_CRL_sign_ctx(c, m) > 0);
+    need(X509_CRL_sign_ctx(c, m) > 0, "cannot sign a CRL");
     EVP_MD_CTX_free(m);
     FILE *f = fopen(path, "w");
-    assert_non_null(f);
+    need(f != NULL, "cannot write a CRL");
     PEM_write_X509_CRL(f, c);
     fclose(f);
     ASN1_TIME_free(a);
@@ -210,29 +226,28 @@ int snp_fx_setup(void)
     snprintf(snp_fx.dir, sizeof snp_fx.dir, "/tmp/tether-snp-XXXXXX");
     if (!mkdtemp(snp_fx.dir))
         return -1;
-    for (int i = 0; i < 64; i++)
-        snp_fx.chip[i] = (uint8_t)(0x80 + i);
-    snp_fx.tcb = (struct snp_fx_tcb){.fmc = 1, .bl = 3, .tee = 0, .snp = 8, .ucode = 115};
-    snp_fx.ark_key = gen_rsa();
-    snp_fx.ask_key = gen_rsa();
-    snp_fx.asvk_key = gen_rsa();
-    snp_fx.vcek_key = gen_p384();
-    snp_fx.vlek_key = gen_p384();
-    snp_fx.turin_key = gen_p384();
-    snp_fx.ark = make_cert(snp_fx.ark_key, "ARK-Test", NULL, NULL, NULL, true, 1, -SNP_FX_DAY,
-                           25 * SNP_FX_YEAR);
-    sign_pss(snp_fx.ark, snp_fx.ark_key);
-    snp_fx.ask = make_cert(snp_fx.ask_key, "SEV-Test", snp_fx.ark, "ARK-Test", NULL, true, 2,
-                           -SNP_FX_DAY, 25 * SNP_FX_YEAR);
-    sign_pss(snp_fx.ask, snp_fx.ark_key);
-    snp_fx.asvk = make_cert(snp_fx.asvk_key, "SEV-VLEK-Test", snp_fx.ark, "ARK-Test", NULL, true,
-                            3, -SNP_FX_DAY, 25 * SNP_FX_YEAR);
-    sign_pss(snp_fx.asvk, snp_fx.ark_key);
-    snp_fx.vcek = make_leaf(snp_fx.vcek_key, false, false, snp_fx.chip, &snp_fx.tcb,
-                            7 * SNP_FX_YEAR);
-    snp_fx.vlek = make_leaf(snp_fx.vlek_key, true, false, NULL, &snp_fx.tcb, SNP_FX_YEAR);
-    snp_fx.turin_vcek = make_leaf(snp_fx.turin_key, false, true, snp_fx.chip, &snp_fx.tcb,
-                                  7 * SNP_FX_YEAR);
+    snp_fx_default_platform(snp_fx.chip, &snp_fx.tcb);
+    snp_fx.ark_key = snp_fx_rsa_key();
+    snp_fx.ask_key = snp_fx_rsa_key();
+    snp_fx.asvk_key = snp_fx_rsa_key();
+    snp_fx.vcek_key = snp_fx_p384_key();
+    snp_fx.vlek_key = snp_fx_p384_key();
+    snp_fx.turin_key = snp_fx_p384_key();
+    snp_fx.ark = snp_fx_cert(snp_fx.ark_key, "ARK-Test", NULL, NULL, true, 1, -SNP_FX_DAY,
+                             25 * SNP_FX_YEAR);
+    snp_fx_sign_cert(snp_fx.ark, snp_fx.ark_key);
+    snp_fx.ask = snp_fx_cert(snp_fx.ask_key, "SEV-Test", snp_fx.ark, "ARK-Test", true, 2,
+                             -SNP_FX_DAY, 25 * SNP_FX_YEAR);
+    snp_fx_sign_cert(snp_fx.ask, snp_fx.ark_key);
+    snp_fx.asvk = snp_fx_cert(snp_fx.asvk_key, "SEV-VLEK-Test", snp_fx.ark, "ARK-Test", true, 3,
+                              -SNP_FX_DAY, 25 * SNP_FX_YEAR);
+    snp_fx_sign_cert(snp_fx.asvk, snp_fx.ark_key);
+    snp_fx.vcek = snp_fx_leaf(snp_fx.vcek_key, snp_fx.ask_key, false, false, snp_fx.chip,
+                              &snp_fx.tcb, 7 * SNP_FX_YEAR);
+    snp_fx.vlek = snp_fx_leaf(snp_fx.vlek_key, snp_fx.asvk_key, true, false, NULL, &snp_fx.tcb,
+                              SNP_FX_YEAR);
+    snp_fx.turin_vcek = snp_fx_leaf(snp_fx.turin_key, snp_fx.ask_key, false, true, snp_fx.chip,
+                                    &snp_fx.tcb, 7 * SNP_FX_YEAR);
     snprintf(snp_fx.ask_path, sizeof snp_fx.ask_path, "%s/ask.pem", snp_fx.dir);
     snprintf(snp_fx.asvk_path, sizeof snp_fx.asvk_path, "%s/asvk.der", snp_fx.dir);
     snprintf(snp_fx.vcek_path, sizeof snp_fx.vcek_path, "%s/vcek.der", snp_fx.dir);
@@ -343,16 +358,24 @@ void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,
     out[0x1ED] = s->fw[1];
     out[0x1EE] = s->fw[0];
     snp_fx_put64(out + 0x1F0, tcb_raw(&s->tcb, s->turin));
+    snp_fx_sign_report(out, key);
+}
+
+void snp_fx_sign_report(uint8_t rep[SNP_REPORT_LEN], EVP_PKEY *key)
+{
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     unsigned char sig[160];
     size_t sl = sizeof sig;
-    assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_DigestSign(m, sig, &sl, out, SNP_SIGNED_LEN), 1);
+    need(m && EVP_DigestSignInit(m, NULL, EVP_sha384(), NULL, key) == 1 &&
+             EVP_DigestSign(m, sig, &sl, rep, SNP_SIGNED_LEN) == 1,
+         "cannot sign the report");
     EVP_MD_CTX_free(m);
     const unsigned char *p = sig;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
-    assert_non_null(es);
-    BN_bn2lebinpad(ECDSA_SIG_get0_r(es), out + 0x2A0, 72);
-    BN_bn2lebinpad(ECDSA_SIG_get0_s(es), out + 0x2E8, 72);
+    need(es != NULL, "bad ECDSA signature");
+    memset(rep + SNP_SIGNED_LEN, 0, SNP_REPORT_LEN - SNP_SIGNED_LEN);
+    need(BN_bn2lebinpad(ECDSA_SIG_get0_r(es), rep + 0x2A0, 72) == 72 &&
+             BN_bn2lebinpad(ECDSA_SIG_get0_s(es), rep + 0x2E8, 72) == 72,
+         "cannot store the signature");
     ECDSA_SIG_free(es);
 }

@@ -606,6 +606,17 @@ void tdx_fx_collateral(const struct tdx_fx_hier *h, time_t issue, time_t next, b
     crl(&out->rootcrl, h->root, h->root_key, NULL, 1, issue, next);
 }
 
+void tdx_fx_collateral_files(const struct tdx_fx_collateral *c,
+                             struct tdx_fx_file out[TDX_FX_COLLATERAL_FILES])
+{
+    const struct tdx_fx_file files[TDX_FX_COLLATERAL_FILES] = {
+        {"tcbinfo.json", &c->tcbinfo},      {"tcbinfo.chain.pem", &c->tcb_chain},
+        {"qe_identity.json", &c->qe_identity}, {"qe_identity.chain.pem", &c->tcb_chain},
+        {"pckcrl.der", &c->pckcrl},         {"pckcrl.chain.pem", &c->pckcrl_chain},
+        {"rootcrl.der", &c->rootcrl}};
+    memcpy(out, files, sizeof files);
+}
+
 void tdx_fx_collateral_free(struct tdx_fx_collateral *c)
 {
     tdx_fx_buf_free(&c->tcbinfo);

@@ -97,6 +97,16 @@ struct tdx_fx_collateral {
 void tdx_fx_collateral(const struct tdx_fx_hier *h, time_t issue, time_t next, bool revoke_pck,
                        struct tdx_fx_collateral *out);
 void tdx_fx_collateral_free(struct tdx_fx_collateral *c);
+/* The collateral as the files of a collateral folder: tcbinfo.json, tcbinfo.chain.pem,
+ * qe_identity.json, qe_identity.chain.pem (the TCB chain again), pckcrl.der, pckcrl.chain.pem,
+ * rootcrl.der; the buffers are c's. */
+#define TDX_FX_COLLATERAL_FILES 7
+struct tdx_fx_file {
+    const char *name;
+    const struct tdx_fx_buf *buf;
+};
+void tdx_fx_collateral_files(const struct tdx_fx_collateral *c,
+                             struct tdx_fx_file out[TDX_FX_COLLATERAL_FILES]);
 
 /* ---- the TD, its TDREPORT and its quote ---- */
 

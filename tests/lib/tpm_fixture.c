@@ -94,6 +94,28 @@ uint8_t *tpm_fixture_build_attest(const struct tpm_fixture_attest *s, size_t *le
     return tpm_fixture_take(&w, len);
 }
 
+void tpm_fixture_attest_pcrs(struct tpm_fixture_attest *s, const struct tpm_pcr_bank *banks,
+                             size_t n_banks, uint16_t hash_alg, uint8_t digest[TPM_MAX_DIGEST])
+{
+    assert_true(n_banks <= 6);
+    struct tpm_pcr_selection sel;
+    memset(&sel, 0, sizeof sel);
+    sel.n_banks = n_banks;
+    s->count = (uint32_t)n_banks;
+    for (size_t i = 0; i < n_banks; i++) {
+        sel.bank[i].hash_alg = banks[i].hash_alg;
+        sel.bank[i].mask = banks[i].present;
+        s->bank[i].alg = banks[i].hash_alg;
+        s->bank[i].size = 3;
+        for (unsigned k = 0; k < 3; k++)
+            s->bank[i].sel[k] = (uint8_t)(banks[i].present >> (8 * k));
+    }
+    size_t digest_len = 0;
+    assert_int_equal(tpm_pcr_digest(&sel, banks, n_banks, hash_alg, digest, &digest_len), 0);
+    s->digest = digest;
+    s->digest_len = digest_len;
+}
+
 uint8_t *tpm_fixture_build_public(const struct tpm_fixture_public *s, size_t *len)
 {
     struct bytes_writer w;
@@ -176,12 +198,9 @@ void tpm_fixture_rsa_public(EVP_PKEY *k, uint8_t *n, size_t n_len, uint16_t sche
     s->u1_len = n_len;
 }
 
-uint8_t *tpm_fixture_sign(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash_alg,
-                          size_t coord, const uint8_t *msg, size_t msg_len, size_t *out_len)
+uint8_t *tpm_fixture_sign_raw(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash_alg,
+                              const uint8_t *msg, size_t msg_len, size_t *out_len)
 {
-    if (mode == TPM_FIXTURE_AUTO)
-        mode = EVP_PKEY_get_base_id(k) == EVP_PKEY_EC ? TPM_FIXTURE_ECDSA_PADDED
-                                                      : TPM_FIXTURE_PKCS1;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     assert_int_equal(EVP_DigestSignInit(mctx, &pctx, tpm_hash_md(hash_alg), NULL, k), 1);
@@ -198,7 +217,18 @@ uint8_t *tpm_fixture_sign(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash
     assert_non_null(sig);
     assert_int_equal(EVP_DigestSign(mctx, sig, &slen, msg, msg_len), 1);
     EVP_MD_CTX_free(mctx);
+    *out_len = slen;
+    return sig;
+}
 
+uint8_t *tpm_fixture_sign(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash_alg,
+                          size_t coord, const uint8_t *msg, size_t msg_len, size_t *out_len)
+{
+    if (mode == TPM_FIXTURE_AUTO)
+        mode = EVP_PKEY_get_base_id(k) == EVP_PKEY_EC ? TPM_FIXTURE_ECDSA_PADDED
+                                                      : TPM_FIXTURE_PKCS1;
+    size_t slen = 0;
+    uint8_t *sig = tpm_fixture_sign_raw(k, mode, hash_alg, msg, msg_len, &slen);
     struct bytes_writer w;
     writer_init(&w, 4096);
     if (mode == TPM_FIXTURE_ECDSA_PADDED || mode == TPM_FIXTURE_ECDSA_MINIMAL) {
@@ -302,29 +332,12 @@ uint8_t *tpm_fixture_evidence(const struct tpm_fixture_spec *s, size_t *len)
     uint8_t *pub = tpm_fixture_build_public(&ps, &pub_len);
 
     /* The quote: the selection is the banks' masks, pcrDigest their values. */
-    struct tpm_pcr_selection sel;
-    memset(&sel, 0, sizeof sel);
-    sel.n_banks = s->n_banks;
-    for (size_t i = 0; i < s->n_banks; i++) {
-        sel.bank[i].hash_alg = s->banks[i].hash_alg;
-        sel.bank[i].mask = s->banks[i].present;
-    }
     uint8_t digest[TPM_MAX_DIGEST];
-    size_t digest_len = 0;
-    assert_int_equal(tpm_pcr_digest(&sel, s->banks, s->n_banks, hash, digest, &digest_len), 0);
     struct tpm_fixture_attest as;
     tpm_fixture_default_attest(&as);
     as.extra = s->extra;
     as.extra_len = s->extra ? s->extra_len : (s->extra_len ? s->extra_len : 64);
-    as.count = (uint32_t)s->n_banks;
-    for (size_t i = 0; i < s->n_banks; i++) {
-        as.bank[i].alg = s->banks[i].hash_alg;
-        as.bank[i].size = 3;
-        for (unsigned k = 0; k < 3; k++)
-            as.bank[i].sel[k] = (uint8_t)(s->banks[i].present >> (8 * k));
-    }
-    as.digest = digest;
-    as.digest_len = digest_len;
+    tpm_fixture_attest_pcrs(&as, s->banks, s->n_banks, hash, digest);
     size_t att_len = 0;
     uint8_t *att = tpm_fixture_build_attest(&as, &att_len);
     size_t sig_len = 0;

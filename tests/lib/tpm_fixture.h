@@ -62,6 +62,11 @@ struct tpm_fixture_attest {
 /* A valid quote: 64 bytes of extraData, SHA-256 PCRs 0..7 selected, a 32-byte filler digest. */
 void tpm_fixture_default_attest(struct tpm_fixture_attest *s);
 uint8_t *tpm_fixture_build_attest(const struct tpm_fixture_attest *s, size_t *len);
+/* A quote of these PCR values: s's selection is bank i = banks[i].hash_alg with mask
+ * banks[i].present (3 select bytes), its pcrDigest their digest with hash_alg, written to
+ * digest (which must outlive s). */
+void tpm_fixture_attest_pcrs(struct tpm_fixture_attest *s, const struct tpm_pcr_bank *banks,
+                             size_t n_banks, uint16_t hash_alg, uint8_t digest[TPM_MAX_DIGEST]);
 
 /* TPMT_PUBLIC (RSA or ECC). u1/u2 point into the caller's buffers. */
 struct tpm_fixture_public {
@@ -95,6 +100,10 @@ enum tpm_fixture_sign {
     TPM_FIXTURE_PSS_DIGEST,    /* RSAPSS, salt = digest length */
     TPM_FIXTURE_PSS_MAX,       /* RSAPSS, salt = the maximum */
 };
+/* Sign msg with k (hash hash_alg): the bare signature (DER ECDSA-Sig-Value for ECDSA modes,
+ * else the RSA signature), as Azure stores a vTPM quote's. Not for TPM_FIXTURE_AUTO. */
+uint8_t *tpm_fixture_sign_raw(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash_alg,
+                              const uint8_t *msg, size_t msg_len, size_t *out_len);
 /* Sign msg with k (hash hash_alg) and wrap the signature as a TPMT_SIGNATURE. */
 uint8_t *tpm_fixture_sign(EVP_PKEY *k, enum tpm_fixture_sign mode, uint16_t hash_alg,
                           size_t coord, const uint8_t *msg, size_t msg_len, size_t *out_len);

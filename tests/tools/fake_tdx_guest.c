@@ -115,13 +115,10 @@ static void write_collateral(const char *state, const char *sub, const struct td
     time_t now = time(NULL);
     struct tdx_fx_collateral c;
     tdx_fx_collateral(h, now - 3600, now + 30 * TDX_FX_DAY, revoke_pck, &c);
-    save_buf(dir, "tcbinfo.json", &c.tcbinfo);
-    save_buf(dir, "tcbinfo.chain.pem", &c.tcb_chain);
-    save_buf(dir, "qe_identity.json", &c.qe_identity);
-    save_buf(dir, "qe_identity.chain.pem", &c.tcb_chain);
-    save_buf(dir, "pckcrl.der", &c.pckcrl);
-    save_buf(dir, "pckcrl.chain.pem", &c.pckcrl_chain);
-    save_buf(dir, "rootcrl.der", &c.rootcrl);
+    struct tdx_fx_file files[TDX_FX_COLLATERAL_FILES];
+    tdx_fx_collateral_files(&c, files);
+    for (size_t i = 0; i < TDX_FX_COLLATERAL_FILES; i++)
+        save_buf(dir, files[i].name, files[i].buf);
     tdx_fx_collateral_free(&c);
 }
 

@@ -100,16 +100,6 @@ EVP_PKEY *fake_load_key(const char *dir, const char *name)
     return load_pem(dir, name, read_key, "a key");
 }
 
-void fake_hex(const uint8_t *p, size_t n, bool upper, char *out)
-{
-    const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* ---- the command line ---- */
 
 static void usage(void)

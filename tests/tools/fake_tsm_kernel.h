@@ -35,8 +35,6 @@ void fake_path_in(char *out, size_t n, const char *dir, const char *name);
 void fake_write_file(const char *dir, const char *name, const void *data, size_t len);
 X509 *fake_load_cert(const char *dir, const char *name);
 EVP_PKEY *fake_load_key(const char *dir, const char *name);
-/* Hex of n bytes into out (2n + 1 bytes). */
-void fake_hex(const uint8_t *p, size_t n, bool upper, char *out);
 
 /* ---- the command line ---- */
 

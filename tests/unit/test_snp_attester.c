@@ -35,6 +35,7 @@
 #include "evidence/snp/snp_evidence.h"
 #include "evidence/snp/snp_report.h"
 #include "lib/fake_tsm_tree.h"
+#include "lib/snp_fixture.h"
 #include "util/bytes.h"
 #include "util/util.h"
 
@@ -68,18 +69,7 @@ static void make_report(uint8_t rep[SNP_REPORT_LEN], const uint8_t rd[64])
     memset(rep + 0x090, 0x5A, 48);
     rep[0x188] = 0x19;
     rep[0x189] = 0x01;
-    uint8_t der[160];
-    size_t dlen = sizeof der;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, g_key), 1);
-    assert_int_equal(EVP_DigestSign(md, der, &dlen, rep, SNP_SIGNED_LEN), 1);
-    EVP_MD_CTX_free(md);
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
-    assert_non_null(sig);
-    BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), rep + 0x2A0, 72);
-    BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), rep + 0x2E8, 72);
-    ECDSA_SIG_free(sig);
+    snp_fx_sign_report(rep, g_key);
 }
 
 static uint8_t VCEK_DER[300], ASK_DER[200], ARK_DER[200], OTHER_DER[100];

@@ -29,6 +29,8 @@
 #include "util/bytes.h"
 #include "util/util.h"
 
+#include "lib/snp_fixture.h"
+
 /* ---- helpers ---- */
 
 static const char *snp_vectors(void)
@@ -79,24 +81,6 @@ static EVP_PKEY *p384_key(void)
     EVP_PKEY *k = EVP_EC_gen("P-384");
     assert_non_null(k);
     return k;
-}
-
-/* Sign [0, 0x2A0) with key and store R, S as 72-byte little-endian values. */
-static void sign_report(uint8_t rep[SNP_REPORT_LEN], EVP_PKEY *key)
-{
-    uint8_t der[160];
-    size_t dlen = sizeof der;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_DigestSign(md, der, &dlen, rep, SNP_SIGNED_LEN), 1);
-    EVP_MD_CTX_free(md);
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
-    assert_non_null(sig);
-    memset(rep + 0x2A0, 0, SNP_REPORT_LEN - 0x2A0);
-    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), rep + 0x2A0, 72), 72);
-    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), rep + 0x2E8, 72), 72);
-    ECDSA_SIG_free(sig);
 }
 
 /* A synthetic, well-formed report of a version with CPUID family/model. */
@@ -312,7 +296,7 @@ static void test_turin_v5_report_generation_tcb_and_mitigation_vectors(void **st
     put_le(rep + 0x1F8, 11, 8); /* launch mit vector */
     put_le(rep + 0x200, 13, 8); /* current mit vector */
     EVP_PKEY *k = p384_key();
-    sign_report(rep, k);
+    snp_fx_sign_report(rep, k);
     struct snp_report r;
     assert_int_equal(parse(rep, sizeof rep, &r), 0);
     assert_int_equal(r.version, 5);
@@ -457,7 +441,7 @@ static void test_fields_left_to_the_policy_are_accepted(void **state)
     build_report(rep, 3, 0x19, 0x01);
     rep[0x048] = 7 << 2;
     EVP_PKEY *k = p384_key();
-    sign_report(rep, k);
+    snp_fx_sign_report(rep, k);
     assert_int_equal(parse(rep, sizeof rep, &r), 0);
     assert_int_equal(snp_report_signing_key(&r), SNP_KEY_NONE);
     assert_int_not_equal(snp_report_verify_signature(&r, k), 0);

@@ -47,9 +47,9 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include "evidence/tpm/tpm_evidence.h"
 #include "util/util.h"
 
-#define PCR_ALL ((1u << TPM_PCRS) - 1)
 #define JWK_FIELD_MAX 1024 /* base64url characters of n or e */
 
 static int fail_why(const char **why, const char *msg)
@@ -154,50 +154,6 @@ json_t *azure_hcl_claims_parse(const uint8_t *claims, size_t len, const char **w
 
 /* ---- HCLAkPub ---- */
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Unpadded base64url (RFC 7515 section 2, RFC 4648 section 5) in canonical form (unused bits
- * zero). 0 or -1. */
-static int b64url_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *out_len)
-{
-    if (n % 4 == 1)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap)
-                return -1;
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* non-zero unused bits: not the canonical encoding */
-        return -1;
-    *out_len = o;
-    return 0;
-}
-
 /* A JWK member: a base64url string of 1..cap bytes with no leading zero octet. */
 static int jwk_uint(json_t *jwk, const char *name, uint8_t *out, size_t cap, size_t *n)
 {
@@ -207,7 +163,7 @@ static int jwk_uint(json_t *jwk, const char *name, uint8_t *out, size_t cap, siz
     size_t sl = json_string_length(v);
     if (sl == 0 || sl > JWK_FIELD_MAX)
         return -1;
-    if (b64url_decode(json_string_value(v), sl, out, cap, n) != 0 || *n == 0 || out[0] == 0)
+    if (base64url_decode(json_string_value(v), sl, out, cap, n) != 0 || *n == 0 || out[0] == 0)
         return -1;
     return 0;
 }
@@ -293,17 +249,6 @@ int azure_hcl_ak(json_t *claims, EVP_PKEY **key, const char **why)
 
 /* ---- the TAZV container ---- */
 
-/* u16 len | bytes, 1 <= len <= max. */
-static int read_field16(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
-                        const char **why, const char *what)
-{
-    if (!reader_vec(r, 2, p, n))
-        return fail_why(why, "azure-vtpm evidence truncated");
-    if (*n == 0 || *n > max)
-        return fail_why(why, what);
-    return 0;
-}
-
 int azure_vtpm_evidence_parse(const uint8_t *buf, size_t len, struct azure_vtpm_evidence *out,
                               const char **why)
 {
@@ -341,39 +286,13 @@ int azure_vtpm_evidence_parse(const uint8_t *buf, size_t len, struct azure_vtpm_
         if (out->td_quote_len == 0 || out->td_quote_len > AZURE_TD_QUOTE_MAX)
             return fail_why(why, "TD quote empty or larger than 32 KiB");
     }
-    if (read_field16(&r, TPM_MAX_ATTEST, &out->attest, &out->attest_len, why,
-                     "TPMS_ATTEST empty or larger than TPM2B_ATTEST") != 0 ||
-        read_field16(&r, TPM_MAX_SIG, &out->signature, &out->signature_len, why,
-                     "signature empty or too large") != 0)
+    const char *trunc = "azure-vtpm evidence truncated";
+    if (tpm_field16_read(&r, TPM_MAX_ATTEST, &out->attest, &out->attest_len, why, trunc,
+                         "TPMS_ATTEST empty or larger than TPM2B_ATTEST") != 0 ||
+        tpm_field16_read(&r, TPM_MAX_SIG, &out->signature, &out->signature_len, why, trunc,
+                         "signature empty or too large") != 0 ||
+        tpm_pcr_banks_read(&r, out->banks, &out->n_banks, why, trunc) != 0)
         return -1;
-    uint8_t n_banks = 0;
-    if (!reader_u8(&r, &n_banks))
-        return fail_why(why, "azure-vtpm evidence truncated");
-    if (n_banks > TPM_MAX_BANKS)
-        return fail_why(why, "more PCR banks than TPM_MAX_BANKS");
-    for (size_t i = 0; i < n_banks; i++) {
-        struct tpm_pcr_bank *b = &out->banks[i];
-        uint16_t alg = 0;
-        uint32_t mask = 0;
-        reader_u16(&r, &alg);
-        reader_u32(&r, &mask);
-        if (r.failed)
-            return fail_why(why, "azure-vtpm evidence truncated");
-        size_t dsize = tpm_hash_size(alg);
-        if (dsize == 0)
-            return fail_why(why, "PCR bank with an unsupported hash algorithm");
-        for (size_t j = 0; j < i; j++)
-            if (out->banks[j].hash_alg == alg)
-                return fail_why(why, "PCR bank given twice");
-        if (mask & ~PCR_ALL)
-            return fail_why(why, "PCR mask names a PCR above 23");
-        b->hash_alg = alg;
-        b->present = mask;
-        for (unsigned k = 0; k < TPM_PCRS; k++)
-            if (((mask >> k) & 1u) && !reader_copy(&r, b->value[k], dsize))
-                return fail_why(why, "azure-vtpm evidence truncated");
-        out->n_banks = i + 1;
-    }
     if (!reader_done(&r))
         return fail_why(why, "trailing bytes after the azure-vtpm evidence");
     return 0;
@@ -391,15 +310,9 @@ int azure_vtpm_evidence_encode(const struct azure_vtpm_evidence *ev, struct byte
     if (!field_ok(ev->hcl, ev->hcl_len, AZURE_HCL_MAX) ||
         (ev->tdx && !field_ok(ev->td_quote, ev->td_quote_len, AZURE_TD_QUOTE_MAX)) ||
         !field_ok(ev->attest, ev->attest_len, TPM_MAX_ATTEST) ||
-        !field_ok(ev->signature, ev->signature_len, TPM_MAX_SIG) || ev->n_banks > TPM_MAX_BANKS)
+        !field_ok(ev->signature, ev->signature_len, TPM_MAX_SIG) ||
+        !tpm_pcr_banks_ok(ev->banks, ev->n_banks))
         return -1;
-    for (size_t i = 0; i < ev->n_banks; i++) {
-        if (tpm_hash_size(ev->banks[i].hash_alg) == 0 || (ev->banks[i].present & ~PCR_ALL))
-            return -1;
-        for (size_t j = 0; j < i; j++)
-            if (ev->banks[j].hash_alg == ev->banks[i].hash_alg)
-                return -1;
-    }
     size_t start = w->len;
     writer_bytes(w, AZURE_VTPM_MAGIC, 4);
     writer_u16(w, AZURE_VTPM_VERSION);
@@ -414,16 +327,7 @@ int azure_vtpm_evidence_encode(const struct azure_vtpm_evidence *ev, struct byte
     writer_bytes(w, ev->attest, ev->attest_len);
     writer_u16(w, (uint16_t)ev->signature_len);
     writer_bytes(w, ev->signature, ev->signature_len);
-    writer_u8(w, (uint8_t)ev->n_banks);
-    for (size_t i = 0; i < ev->n_banks; i++) {
-        const struct tpm_pcr_bank *b = &ev->banks[i];
-        size_t dsize = tpm_hash_size(b->hash_alg);
-        writer_u16(w, b->hash_alg);
-        writer_u32(w, b->present);
-        for (unsigned k = 0; k < TPM_PCRS; k++)
-            if ((b->present >> k) & 1u)
-                writer_bytes(w, b->value[k], dsize);
-    }
+    tpm_pcr_banks_write(w, ev->banks, ev->n_banks);
     if (w->failed)
         return -1;
     if (w->len - start > AZURE_VTPM_MAX) { /* the parser would refuse it */
@@ -440,78 +344,9 @@ static bool azure_recognise(const uint8_t *ev, size_t len)
     return ev && len >= 8 && memcmp(ev, AZURE_VTPM_MAGIC, 4) == 0;
 }
 
-static int fail(struct tether_result *r, const char *name, const char *code, const char *exp,
-                const char *act, const char *detail)
-{
-    result_check(r, name, CHECK_FAIL, code, exp, act, detail);
-    return -1;
-}
-
-static const char *bank_name(uint16_t a)
-{
-    switch (a) {
-    case TPM_ALG_SHA1:
-        return "sha1";
-    case TPM_ALG_SHA256:
-        return "sha256";
-    case TPM_ALG_SHA384:
-        return "sha384";
-    case TPM_ALG_SHA512:
-        return "sha512";
-    default:
-        return "?";
-    }
-}
-
-static void set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
-{
-    char *h = hex_dup(p, n);
-    if (h)
-        json_object_set_new(o, k, json_string(h));
-    free(h);
-}
-
 static void azure_claims_free(void *p)
 {
     free(p);
-}
-
-/* The supplied banks are exactly the quote's selection: every selected bank with a non-empty
- * mask is supplied with that very mask, and nothing else is supplied. 0 or -1 with why. */
-static int banks_match(const struct tpm_pcr_selection *sel, const struct azure_vtpm_evidence *e,
-                       char *why, size_t n)
-{
-    for (size_t i = 0; i < sel->n_banks; i++) {
-        if (sel->bank[i].mask == 0)
-            continue;
-        const struct tpm_pcr_bank *b = NULL;
-        for (size_t j = 0; j < e->n_banks; j++)
-            if (e->banks[j].hash_alg == sel->bank[i].hash_alg)
-                b = &e->banks[j];
-        if (!b) {
-            snprintf(why, n, "no values for the selected %s bank",
-                     bank_name(sel->bank[i].hash_alg));
-            return -1;
-        }
-        if (b->present != sel->bank[i].mask) {
-            snprintf(why, n, "%s: PCRs supplied (mask %06x) differ from the quote's selection "
-                     "(mask %06x)", bank_name(b->hash_alg), (unsigned)b->present,
-                     (unsigned)sel->bank[i].mask);
-            return -1;
-        }
-    }
-    for (size_t j = 0; j < e->n_banks; j++) {
-        bool selected = false;
-        for (size_t i = 0; i < sel->n_banks; i++)
-            if (sel->bank[i].hash_alg == e->banks[j].hash_alg && sel->bank[i].mask != 0)
-                selected = true;
-        if (!selected) {
-            snprintf(why, n, "%s PCR values supplied that the quote does not select",
-                     bank_name(e->banks[j].hash_alg));
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* The HCL claims worth reporting (only once they are authenticated). */
@@ -525,7 +360,7 @@ static json_t *hcl_json(const struct azure_hcl *h, const uint8_t sha256[32], jso
     json_object_set_new(o, "report_type", json_string(h->tdx ? "tdx" : "snp"));
     json_object_set_new(o, "status", json_integer(h->status));
     json_object_set_new(o, "runtime_claims_len", json_integer((json_int_t)h->claims_len));
-    set_hex(o, "runtime_claims_sha256", sha256, 32);
+    evidence_json_set_hex(o, "runtime_claims_sha256", sha256, 32);
     json_object_set_new(o, "bound", json_boolean(bound));
     if (!bound || !claims)
         return o;
@@ -551,7 +386,7 @@ static int hcl_binding(const struct azure_hcl *h, const uint8_t have[64], const 
     unsigned int dl = 0;
     memset(want, 0, 64);
     if (!EVP_Digest(h->claims, h->claims_len, want, &dl, EVP_sha256(), NULL) || dl != 32)
-        return fail(r, "evidence.hcl_binding", "internal", bexp, NULL, "SHA-256 failed");
+        return result_fail(r, "evidence.hcl_binding", "internal", bexp, NULL, "SHA-256 failed");
     if (!ct_equal(want, have, 64)) {
         char detail[200];
         snprintf(detail, sizeof detail, "the %s does not commit to these runtime claims (they "
@@ -564,17 +399,19 @@ static int hcl_binding(const struct azure_hcl *h, const uint8_t have[64], const 
     return 0;
 }
 
-/* The SEV-SNP form: every check of the "snp" backend on the embedded report, then
- * evidence.hcl_binding against its REPORT_DATA. */
-static int verify_snp(const struct azure_hcl *h, json_t *claims_json,
-                      const struct evidence_anchors *anchors, time_t at,
-                      const char *const *collateral, struct azure_claims *ac, struct claims *out,
-                      json_t *x, struct tether_result *r)
+/* The hardware report (or quote) p through its own backend be ("snp" or "tdx"), with the same
+ * anchors, collateral and time: its checks are recorded in r as they are, its measurement,
+ * platform identity, TCB and debug flag become out's, its tee_data (tee_size bytes, when it
+ * returned one: *have) is copied to tee, its report details go to x[be->name]. The backend's
+ * result, 0 or -1. */
+static int verify_inner(const struct evidence_backend *be, const uint8_t *p, size_t n,
+                        const struct evidence_anchors *anchors, time_t at,
+                        const char *const *collateral, void *tee, size_t tee_size, bool *have,
+                        struct claims *out, json_t *x, struct tether_result *r)
 {
     struct claims inner;
     memset(&inner, 0, sizeof inner);
-    int src = evidence_snp.verify(h->hw_report, AZURE_HCL_HW_REPORT_LEN, anchors, at, collateral,
-                                  &inner, r);
+    int src = be->verify(p, n, anchors, at, collateral, &inner, r);
     memcpy(out->measurement, inner.measurement, sizeof out->measurement);
     out->measurement_len = inner.measurement_len;
     memcpy(out->platform_id, inner.platform_id, sizeof out->platform_id);
@@ -582,17 +419,29 @@ static int verify_snp(const struct azure_hcl *h, json_t *claims_json,
     out->tcb = inner.tcb;
     out->has_tcb = inner.has_tcb;
     out->debug = inner.debug;
-    bool have_snp = inner.tee_data != NULL;
-    if (have_snp)
-        ac->snp = *(const struct snp_claims *)inner.tee_data;
+    *have = inner.tee_data != NULL;
+    if (*have)
+        memcpy(tee, inner.tee_data, tee_size);
     if (inner.extra)
-        json_object_set(x, "snp", inner.extra);
+        json_object_set(x, be->name, inner.extra);
     claims_clear(&inner);
-    if (src != 0)
+    return src != 0 ? -1 : 0;
+}
+
+/* The SEV-SNP form: every check of the "snp" backend on the embedded report, then
+ * evidence.hcl_binding against its REPORT_DATA. */
+static int verify_snp(const struct azure_hcl *h, json_t *claims_json,
+                      const struct evidence_anchors *anchors, time_t at,
+                      const char *const *collateral, struct azure_claims *ac, struct claims *out,
+                      json_t *x, struct tether_result *r)
+{
+    bool have_snp = false;
+    if (verify_inner(&evidence_snp, h->hw_report, AZURE_HCL_HW_REPORT_LEN, anchors, at,
+                     collateral, &ac->snp, sizeof ac->snp, &have_snp, out, x, r) != 0)
         return -1;
     if (!have_snp)
-        return fail(r, "evidence.hcl_binding", "internal", NULL, NULL,
-                    "the snp backend returned no report");
+        return result_fail(r, "evidence.hcl_binding", "internal", NULL, NULL,
+                           "the snp backend returned no report");
 
     const char *bexp = "SNP REPORT_DATA = SHA-256(runtime claims) || 32 zero bytes";
     uint8_t want[64];
@@ -615,28 +464,13 @@ static int verify_tdx(const struct azure_vtpm_evidence *e, const struct azure_hc
                       const char *const *collateral, struct azure_claims *ac, struct claims *out,
                       json_t *x, struct tether_result *r)
 {
-    struct claims inner;
-    memset(&inner, 0, sizeof inner);
-    int src = evidence_tdx.verify(e->td_quote, e->td_quote_len, anchors, at, collateral, &inner,
-                                  r);
-    memcpy(out->measurement, inner.measurement, sizeof out->measurement);
-    out->measurement_len = inner.measurement_len;
-    memcpy(out->platform_id, inner.platform_id, sizeof out->platform_id);
-    out->platform_id_len = inner.platform_id_len;
-    out->tcb = inner.tcb;
-    out->has_tcb = inner.has_tcb;
-    out->debug = inner.debug;
-    bool have_tdx = inner.tee_data != NULL;
-    if (have_tdx)
-        ac->tdx = *(const struct dcap_claims *)inner.tee_data;
-    if (inner.extra)
-        json_object_set(x, "tdx", inner.extra);
-    claims_clear(&inner);
-    if (src != 0)
+    bool have_tdx = false;
+    if (verify_inner(&evidence_tdx, e->td_quote, e->td_quote_len, anchors, at, collateral,
+                     &ac->tdx, sizeof ac->tdx, &have_tdx, out, x, r) != 0)
         return -1;
     if (!have_tdx || !ac->tdx.tdx)
-        return fail(r, "evidence.hcl_binding", "internal", NULL, NULL,
-                    "the tdx backend returned no TD report");
+        return result_fail(r, "evidence.hcl_binding", "internal", NULL, NULL,
+                           "the tdx backend returned no TD report");
 
     const char *bexp = "TD quote REPORTDATA = SHA-256(runtime claims) || 32 zero bytes, and the "
                        "HCL report's TDREPORT carries the same REPORTDATA";
@@ -679,23 +513,25 @@ static int azure_verify(const uint8_t *ev, size_t len, const struct evidence_anc
 
     /* ---- evidence.format ---- */
     if (azure_vtpm_evidence_parse(ev, len, &e, &why) != 0)
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "container", why);
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "container", why);
     if (azure_hcl_parse(e.hcl, e.hcl_len, &h, &why) != 0)
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "HCL report", why);
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "HCL report", why);
     if (h.tdx != e.tdx)
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "HCL report",
-                    e.tdx ? "a TDX-form container whose HCL report is not of type 4 (TDX)"
-                          : "an SEV-SNP-form container whose HCL report is of type 4 (TDX): "
-                            "the TDX form (flags 0x0001) carries the TD quote it needs");
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "HCL report",
+                           e.tdx ? "a TDX-form container whose HCL report is not of type 4 "
+                                   "(TDX)"
+                                 : "an SEV-SNP-form container whose HCL report is of type 4 "
+                                   "(TDX): the TDX form (flags 0x0001) carries the TD quote it "
+                                   "needs");
     if (!(claims_json = azure_hcl_claims_parse(h.claims, h.claims_len, &why)))
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "runtime claims", why);
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "runtime claims", why);
     if (tpm_quote_parse(e.attest, e.attest_len, &q, &why) != 0) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "TPMS_ATTEST", why);
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "TPMS_ATTEST", why);
         goto out;
     }
     if (e.signature_len != AZURE_VTPM_SIG_LEN) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "signature",
-             "the quote signature is not 256 bytes (RSA-2048, as Azure stores it)");
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "signature",
+                    "the quote signature is not 256 bytes (RSA-2048, as Azure stores it)");
         goto out;
     }
     struct azure_claims *ac = calloc(1, sizeof *ac);
@@ -704,7 +540,7 @@ static int azure_verify(const uint8_t *ev, size_t len, const struct evidence_anc
         free(ac);
         json_decref(x);
         json_decref(tx);
-        fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
         goto out;
     }
     claims_clear(out);
@@ -716,20 +552,10 @@ static int azure_verify(const uint8_t *ev, size_t len, const struct evidence_anc
     json_object_set_new(x, "platform", json_string(e.tdx ? "tdx" : "snp"));
     json_object_set_new(x, "tpm", tx);
     /* The signed qualifyingData is the connection's report_data (64 bytes: a tether binder). */
-    if (q.extra_data_len == 64) {
-        memcpy(out->report_data, q.extra_data, 64);
-        out->has_report_data = true;
-    }
-    set_hex(tx, "extra_data", q.extra_data, q.extra_data_len);
-    set_hex(tx, "pcr_digest", q.pcr_digest, q.pcr_digest_len);
-    json_object_set_new(tx, "clock", json_integer((json_int_t)(q.clock & INT64_MAX)));
-    json_object_set_new(tx, "reset_count", json_integer(q.reset_count));
-    json_object_set_new(tx, "restart_count", json_integer(q.restart_count));
-    {
-        char fw[20];
-        snprintf(fw, sizeof fw, "%016llx", (unsigned long long)q.firmware_version);
-        json_object_set_new(tx, "firmware_version", json_string(fw));
-    }
+    tpm_claims_report_data(out, &q);
+    evidence_json_set_hex(tx, "extra_data", q.extra_data, q.extra_data_len);
+    evidence_json_set_hex(tx, "pcr_digest", q.pcr_digest, q.pcr_digest_len);
+    tpm_quote_counters_json(tx, &q);
     json_object_set_new(tx, "signature_algorithm", json_string("RSASSA"));
     json_object_set_new(tx, "ak_source", json_string("HCLAkPub (HCL runtime claims)"));
     {
@@ -751,23 +577,15 @@ static int azure_verify(const uint8_t *ev, size_t len, const struct evidence_anc
     /* ---- evidence.ak ---- */
     const char *akexp = "HCLAkPub in the bound runtime claims: an RSA-2048 JWK";
     if (azure_hcl_ak(claims_json, &ak, &why) != 0) {
-        fail(r, "evidence.ak", "azure_ak_invalid", akexp, NULL, why);
+        result_fail(r, "evidence.ak", "azure_ak_invalid", akexp, NULL, why);
         goto out;
     }
-    {
-        unsigned char *spki = NULL;
-        int sl = i2d_PUBKEY(ak, &spki);
-        unsigned int dl = 0;
-        if (sl <= 0 || !EVP_Digest(spki, (size_t)sl, ac->tpm.ak_spki_sha256, &dl, EVP_sha256(),
-                                   NULL)) {
-            OPENSSL_free(spki);
-            fail(r, "evidence.ak", "internal", akexp, NULL, "cannot encode the AK");
-            goto out;
-        }
-        OPENSSL_free(spki);
-        set_hex(tx, "ak_spki_sha256", ac->tpm.ak_spki_sha256, 32);
-        result_check(r, "evidence.ak", CHECK_PASS, NULL, akexp, "RSA-2048", NULL);
+    if (tpm_ak_spki_sha256(ak, ac->tpm.ak_spki_sha256) != 0) {
+        result_fail(r, "evidence.ak", "internal", akexp, NULL, "cannot encode the AK");
+        goto out;
     }
+    evidence_json_set_hex(tx, "ak_spki_sha256", ac->tpm.ak_spki_sha256, 32);
+    result_check(r, "evidence.ak", CHECK_PASS, NULL, akexp, "RSA-2048", NULL);
 
     /* ---- evidence.tpm_signature: Azure's bare signature as an RSASSA TPMT_SIGNATURE ---- */
     {
@@ -780,47 +598,18 @@ static int azure_verify(const uint8_t *ev, size_t len, const struct evidence_anc
         sig.sig_len = e.signature_len;
         if (tpm_signature_verify(&sig, ak, e.attest, e.attest_len) != 0) {
             ERR_clear_error();
-            fail(r, "evidence.tpm_signature", "evidence_signature_invalid", sexp, "invalid",
-                 "the vTPM quote is not signed by the AK of the runtime claims");
+            result_fail(r, "evidence.tpm_signature", "evidence_signature_invalid", sexp, "invalid",
+                        "the vTPM quote is not signed by the AK of the runtime claims");
             goto out;
         }
         result_check(r, "evidence.tpm_signature", CHECK_PASS, NULL, sexp, "valid", NULL);
     }
 
-    /* ---- evidence.pcrs ---- */
-    {
-        const char *pexp = "supplied PCR values = the quote's selection, and SHA-256(values) = "
-                           "the signed pcrDigest";
-        char whyb[200];
-        uint8_t d[TPM_MAX_DIGEST];
-        size_t dl = 0;
-        if (banks_match(&q.pcr_select, &e, whyb, sizeof whyb) != 0) {
-            fail(r, "evidence.pcrs", "tpm_pcr_selection_mismatch", pexp, NULL, whyb);
-            goto out;
-        }
-        if (tpm_pcr_digest(&q.pcr_select, e.banks, e.n_banks, TPM_ALG_SHA256, d, &dl) != 0 ||
-            dl != q.pcr_digest_len || !ct_equal(d, q.pcr_digest, dl)) {
-            fail(r, "evidence.pcrs", "tpm_pcr_digest_mismatch", pexp, NULL,
-                 "the PCR values do not hash to the signed pcrDigest");
-            goto out;
-        }
-        json_t *pj = json_object();
-        for (size_t b = 0; b < e.n_banks; b++) {
-            json_t *bank = json_object();
-            size_t hs = tpm_hash_size(e.banks[b].hash_alg);
-            for (int i = 0; i < TPM_PCRS; i++)
-                if (e.banks[b].present & (1u << i)) {
-                    char k[4];
-                    snprintf(k, sizeof k, "%d", i);
-                    set_hex(bank, k, e.banks[b].value[i], hs);
-                }
-            json_object_set_new(pj, bank_name(e.banks[b].hash_alg), bank);
-            ac->tpm.banks[b] = e.banks[b];
-        }
-        ac->tpm.n_banks = e.n_banks;
-        json_object_set_new(tx, "pcrs", pj);
-        result_check(r, "evidence.pcrs", CHECK_PASS, NULL, pexp, "match", NULL);
-    }
+    /* ---- evidence.pcrs: the selected banks with a non-empty mask, nothing else ---- */
+    if (tpm_check_pcrs(r, "supplied PCR values = the quote's selection, and SHA-256(values) = "
+                       "the signed pcrDigest", &q, e.banks, e.n_banks, TPM_PCR_MATCH_NONEMPTY,
+                       TPM_ALG_SHA256, &ac->tpm, tx) != 0)
+        goto out;
     rc = 0;
 out:
     EVP_PKEY_free(ak);

@@ -25,16 +25,92 @@ static int fail(const char **why, const char *msg)
     return -1;
 }
 
-/* u16 len | bytes, 1 <= len <= max. */
-static int read_field(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
-                      const char **why, const char *what)
+int tpm_field16_read(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
+                     const char **why, const char *truncated, const char *what)
 {
     if (!reader_vec(r, 2, p, n))
-        return fail(why, "tpm evidence truncated");
+        return fail(why, truncated);
     if (*n == 0 || *n > max)
         return fail(why, what);
     return 0;
 }
+
+/* u16 len | bytes, 1 <= len <= max. */
+static int read_field(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
+                      const char **why, const char *what)
+{
+    return tpm_field16_read(r, max, p, n, why, "tpm evidence truncated", what);
+}
+
+/* ---- the PCR banks (shared with the azure-vtpm container) ---- */
+
+int tpm_pcr_banks_read(struct bytes_reader *r, struct tpm_pcr_bank *banks, size_t *n_banks,
+                       const char **why, const char *truncated)
+{
+    *n_banks = 0;
+    uint8_t n = 0;
+    if (!reader_u8(r, &n))
+        return fail(why, truncated);
+    if (n > TPM_MAX_BANKS)
+        return fail(why, "more PCR banks than TPM_MAX_BANKS");
+    for (size_t i = 0; i < n; i++) {
+        struct tpm_pcr_bank *b = &banks[i];
+        uint16_t alg = 0;
+        uint32_t mask = 0;
+        reader_u16(r, &alg);
+        reader_u32(r, &mask);
+        if (r->failed)
+            return fail(why, truncated);
+        size_t dsize = tpm_hash_size(alg);
+        if (dsize == 0)
+            return fail(why, "PCR bank with an unsupported hash algorithm");
+        for (size_t j = 0; j < i; j++)
+            if (banks[j].hash_alg == alg)
+                return fail(why, "PCR bank given twice");
+        if (mask & ~PCR_ALL)
+            return fail(why, "PCR mask names a PCR above 23");
+        b->hash_alg = alg;
+        b->present = mask;
+        for (unsigned k = 0; k < TPM_PCRS; k++)
+            if (((mask >> k) & 1u) && !reader_copy(r, b->value[k], dsize))
+                return fail(why, truncated);
+        *n_banks = i + 1;
+    }
+    return 0;
+}
+
+bool tpm_pcr_banks_ok(const struct tpm_pcr_bank *banks, size_t n_banks)
+{
+    if (n_banks > TPM_MAX_BANKS)
+        return false;
+    for (size_t i = 0; i < n_banks; i++) {
+        if (tpm_hash_size(banks[i].hash_alg) == 0 || (banks[i].present & ~PCR_ALL))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (banks[j].hash_alg == banks[i].hash_alg)
+                return false;
+    }
+    return true;
+}
+
+int tpm_pcr_banks_write(struct bytes_writer *w, const struct tpm_pcr_bank *banks, size_t n_banks)
+{
+    if (!tpm_pcr_banks_ok(banks, n_banks))
+        return -1;
+    writer_u8(w, (uint8_t)n_banks);
+    for (size_t i = 0; i < n_banks; i++) {
+        const struct tpm_pcr_bank *b = &banks[i];
+        size_t dsize = tpm_hash_size(b->hash_alg);
+        writer_u16(w, b->hash_alg);
+        writer_u32(w, b->present);
+        for (unsigned k = 0; k < TPM_PCRS; k++)
+            if ((b->present >> k) & 1u)
+                writer_bytes(w, b->value[k], dsize);
+    }
+    return w->failed ? -1 : 0;
+}
+
+/* ---- the TTPM container ---- */
 
 int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,
                        const char **why)
@@ -72,35 +148,8 @@ int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,
                    "TPMT_SIGNATURE empty or too large") != 0)
         return -1;
 
-    uint8_t n_banks = 0;
-    if (!reader_u8(&r, &n_banks))
-        return fail(why, "tpm evidence truncated");
-    if (n_banks > TPM_MAX_BANKS)
-        return fail(why, "more PCR banks than TPM_MAX_BANKS");
-    for (size_t i = 0; i < n_banks; i++) {
-        struct tpm_pcr_bank *b = &out->banks[i];
-        uint16_t alg = 0;
-        uint32_t mask = 0;
-        reader_u16(&r, &alg);
-        reader_u32(&r, &mask);
-        if (r.failed)
-            return fail(why, "tpm evidence truncated");
-        size_t dsize = tpm_hash_size(alg);
-        if (dsize == 0)
-            return fail(why, "PCR bank with an unsupported hash algorithm");
-        for (size_t j = 0; j < i; j++)
-            if (out->banks[j].hash_alg == alg)
-                return fail(why, "PCR bank given twice");
-        if (mask & ~PCR_ALL)
-            return fail(why, "PCR mask names a PCR above 23");
-        b->hash_alg = alg;
-        b->present = mask;
-        for (unsigned k = 0; k < TPM_PCRS; k++)
-            if ((mask >> k) & 1u)
-                if (!reader_copy(&r, b->value[k], dsize))
-                    return fail(why, "tpm evidence truncated");
-        out->n_banks = i + 1;
-    }
+    if (tpm_pcr_banks_read(&r, out->banks, &out->n_banks, why, "tpm evidence truncated") != 0)
+        return -1;
 
     uint16_t n_certs = 0;
     if (!reader_u16(&r, &n_certs))
@@ -130,15 +179,8 @@ int tpm_evidence_encode(const struct tpm_evidence *ev, struct bytes_writer *w)
     if (!field_ok(ev->ak_public, ev->ak_public_len, TPM_EVIDENCE_MAX_PUBLIC) ||
         !field_ok(ev->attest, ev->attest_len, TPM_MAX_ATTEST) ||
         !field_ok(ev->signature, ev->signature_len, TPM_MAX_SIG) ||
-        ev->n_banks > TPM_MAX_BANKS || ev->n_certs > TPM_EVIDENCE_MAX_CERTS)
+        !tpm_pcr_banks_ok(ev->banks, ev->n_banks) || ev->n_certs > TPM_EVIDENCE_MAX_CERTS)
         return -1;
-    for (size_t i = 0; i < ev->n_banks; i++) {
-        if (tpm_hash_size(ev->banks[i].hash_alg) == 0 || (ev->banks[i].present & ~PCR_ALL))
-            return -1;
-        for (size_t j = 0; j < i; j++)
-            if (ev->banks[j].hash_alg == ev->banks[i].hash_alg)
-                return -1;
-    }
     for (size_t i = 0; i < ev->n_certs; i++)
         if (!field_ok(ev->certs[i], ev->cert_lens[i], 0xffffu))
             return -1;
@@ -153,16 +195,7 @@ int tpm_evidence_encode(const struct tpm_evidence *ev, struct bytes_writer *w)
     writer_bytes(w, ev->attest, ev->attest_len);
     writer_u16(w, (uint16_t)ev->signature_len);
     writer_bytes(w, ev->signature, ev->signature_len);
-    writer_u8(w, (uint8_t)ev->n_banks);
-    for (size_t i = 0; i < ev->n_banks; i++) {
-        const struct tpm_pcr_bank *b = &ev->banks[i];
-        size_t dsize = tpm_hash_size(b->hash_alg);
-        writer_u16(w, b->hash_alg);
-        writer_u32(w, b->present);
-        for (unsigned k = 0; k < TPM_PCRS; k++)
-            if ((b->present >> k) & 1u)
-                writer_bytes(w, b->value[k], dsize);
-    }
+    tpm_pcr_banks_write(w, ev->banks, ev->n_banks);
     writer_u16(w, (uint16_t)ev->n_certs);
     for (size_t i = 0; i < ev->n_certs; i++) {
         writer_u16(w, (uint16_t)ev->cert_lens[i]);

@@ -21,6 +21,7 @@
 #ifndef TETHER_EVIDENCE_TPM_EVIDENCE_H
 #define TETHER_EVIDENCE_TPM_EVIDENCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,23 @@ struct tpm_evidence {
     size_t cert_lens[TPM_EVIDENCE_MAX_CERTS];
     size_t n_certs;
 };
+
+/* ---- pieces shared with the azure-vtpm container (evidence/azure/azure_vtpm.h) ---- */
+
+/* u16 len | bytes with 1 <= len <= max (borrowed into *p, *n). 0, or -1 with *why = truncated
+ * when the input ends, what when the length is 0 or above max. */
+int tpm_field16_read(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
+                     const char **why, const char *truncated, const char *what);
+/* The PCR values: u8 n_banks, then per bank u16 hashAlg | u32 pcr mask | popcount(mask) x
+ * digest (tpm_hash_size(hashAlg) bytes each, in PCR index order). Read refuses more than
+ * TPM_MAX_BANKS banks, an unknown hash, a bank given twice, a PCR above 23 (each with its own
+ * *why) and a short input (*why = truncated); 0 or -1. */
+int tpm_pcr_banks_read(struct bytes_reader *r, struct tpm_pcr_bank *banks, size_t *n_banks,
+                       const char **why, const char *truncated);
+/* What read would accept (the encoders check it before they write anything). */
+bool tpm_pcr_banks_ok(const struct tpm_pcr_bank *banks, size_t n_banks);
+/* Write them; -1 (nothing written) when !tpm_pcr_banks_ok, or when the writer failed. */
+int tpm_pcr_banks_write(struct bytes_writer *w, const struct tpm_pcr_bank *banks, size_t n_banks);
 
 /* 0 or -1 with *why. Checks the framing only (each field is parsed by tpm.h afterwards). */
 int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,

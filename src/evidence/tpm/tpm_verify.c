@@ -28,14 +28,7 @@
 #include "util/util.h"
 #include "util/x509util.h"
 
-static int fail(struct tether_result *r, const char *name, const char *code, const char *exp,
-                const char *act, const char *detail)
-{
-    result_check(r, name, CHECK_FAIL, code, exp, act, detail);
-    return -1;
-}
-
-static const char *alg_name(uint16_t a)
+const char *tpm_alg_name(uint16_t a)
 {
     switch (a) {
     case TPM_ALG_SHA1:
@@ -68,48 +61,123 @@ static bool tpm_recognise(const uint8_t *ev, size_t len)
     return ttpm_recognise(ev, len) || gce_attestation_recognise(ev, len);
 }
 
-static void set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
-{
-    char *h = hex_dup(p, n);
-    if (h)
-        json_object_set_new(o, k, json_string(h));
-    free(h);
-}
-
 static void claims_free_tpm(void *p)
 {
     free(p);
 }
 
-/* The supplied banks must be exactly the quote's selection (same banks, same PCRs): values
- * the signature does not cover are refused, not ignored. */
-static int banks_match(const struct tpm_quote *q, const struct tpm_evidence *e, char *why,
-                       size_t n)
+int tpm_pcr_banks_match(const struct tpm_pcr_selection *sel, const struct tpm_pcr_bank *banks,
+                        size_t n_banks, enum tpm_pcr_match mode, char *why, size_t n)
 {
-    if (e->n_banks != q->pcr_select.n_banks) {
-        snprintf(why, n, "%zu PCR banks supplied, the quote selects %zu", e->n_banks,
-                 q->pcr_select.n_banks);
+    bool exact = mode == TPM_PCR_MATCH_EXACT;
+    if (exact && n_banks != sel->n_banks) {
+        snprintf(why, n, "%zu PCR banks supplied, the quote selects %zu", n_banks, sel->n_banks);
         return -1;
     }
-    for (size_t i = 0; i < q->pcr_select.n_banks; i++) {
-        bool found = false;
-        for (size_t j = 0; j < e->n_banks && !found; j++)
-            if (e->banks[j].hash_alg == q->pcr_select.bank[i].hash_alg) {
-                found = true;
-                if (e->banks[j].present != q->pcr_select.bank[i].mask) {
-                    snprintf(why, n, "%s: PCRs supplied (mask %06x) differ from the quote's "
-                             "selection (mask %06x)", alg_name(e->banks[j].hash_alg),
-                             (unsigned)e->banks[j].present, (unsigned)q->pcr_select.bank[i].mask);
-                    return -1;
-                }
-            }
-        if (!found) {
+    for (size_t i = 0; i < sel->n_banks; i++) {
+        if (!exact && sel->bank[i].mask == 0)
+            continue;
+        const struct tpm_pcr_bank *b = NULL;
+        for (size_t j = 0; j < n_banks && !b; j++)
+            if (banks[j].hash_alg == sel->bank[i].hash_alg)
+                b = &banks[j];
+        if (!b) {
             snprintf(why, n, "no values for the selected %s bank",
-                     alg_name(q->pcr_select.bank[i].hash_alg));
+                     tpm_alg_name(sel->bank[i].hash_alg));
+            return -1;
+        }
+        if (b->present != sel->bank[i].mask) {
+            snprintf(why, n, "%s: PCRs supplied (mask %06x) differ from the quote's selection "
+                     "(mask %06x)", tpm_alg_name(b->hash_alg), (unsigned)b->present,
+                     (unsigned)sel->bank[i].mask);
+            return -1;
+        }
+    }
+    for (size_t j = 0; !exact && j < n_banks; j++) {
+        bool selected = false;
+        for (size_t i = 0; i < sel->n_banks; i++)
+            if (sel->bank[i].hash_alg == banks[j].hash_alg && sel->bank[i].mask != 0)
+                selected = true;
+        if (!selected) {
+            snprintf(why, n, "%s PCR values supplied that the quote does not select",
+                     tpm_alg_name(banks[j].hash_alg));
             return -1;
         }
     }
     return 0;
+}
+
+/* The values hash (with hash_alg) to the quote's signed pcrDigest (Part 3, TPM2_Quote). */
+static bool pcr_digest_matches(const struct tpm_quote *q, const struct tpm_pcr_bank *banks,
+                               size_t n_banks, uint16_t hash_alg)
+{
+    uint8_t d[TPM_MAX_DIGEST];
+    size_t dl = 0;
+    return tpm_pcr_digest(&q->pcr_select, banks, n_banks, hash_alg, d, &dl) == 0 &&
+           dl == q->pcr_digest_len && ct_equal(d, q->pcr_digest, dl);
+}
+
+/* {"<index>": "<hex value>"} of the bank's PCRs. */
+static json_t *pcr_bank_json(const struct tpm_pcr_bank *b)
+{
+    json_t *bank = json_object();
+    size_t hs = tpm_hash_size(b->hash_alg);
+    for (int i = 0; i < TPM_PCRS; i++)
+        if (b->present & (1u << i)) {
+            char k[4];
+            snprintf(k, sizeof k, "%d", i);
+            evidence_json_set_hex(bank, k, b->value[i], hs);
+        }
+    return bank;
+}
+
+int tpm_check_pcrs(struct tether_result *r, const char *pexp, const struct tpm_quote *q,
+                   const struct tpm_pcr_bank *banks, size_t n_banks, enum tpm_pcr_match mode,
+                   uint16_t hash_alg, struct tpm_claims *tc, json_t *x)
+{
+    char whyb[200];
+    if (tpm_pcr_banks_match(&q->pcr_select, banks, n_banks, mode, whyb, sizeof whyb) != 0)
+        return result_fail(r, "evidence.pcrs", "tpm_pcr_selection_mismatch", pexp, NULL, whyb);
+    if (!pcr_digest_matches(q, banks, n_banks, hash_alg))
+        return result_fail(r, "evidence.pcrs", "tpm_pcr_digest_mismatch", pexp, NULL,
+                           "the PCR values do not hash to the signed pcrDigest");
+    json_t *pj = json_object();
+    for (size_t b = 0; b < n_banks; b++) {
+        json_object_set_new(pj, tpm_alg_name(banks[b].hash_alg), pcr_bank_json(&banks[b]));
+        tc->banks[b] = banks[b];
+    }
+    tc->n_banks = n_banks;
+    json_object_set_new(x, "pcrs", pj);
+    result_check(r, "evidence.pcrs", CHECK_PASS, NULL, pexp, "match", NULL);
+    return 0;
+}
+
+int tpm_ak_spki_sha256(EVP_PKEY *ak, uint8_t out[32])
+{
+    unsigned char *spki = NULL;
+    int sl = i2d_PUBKEY(ak, &spki);
+    unsigned int dl = 0;
+    int rc = (sl > 0 && EVP_Digest(spki, (size_t)sl, out, &dl, EVP_sha256(), NULL)) ? 0 : -1;
+    OPENSSL_free(spki);
+    return rc;
+}
+
+void tpm_claims_report_data(struct claims *out, const struct tpm_quote *q)
+{
+    if (q->extra_data_len == 64) {
+        memcpy(out->report_data, q->extra_data, 64);
+        out->has_report_data = true;
+    }
+}
+
+void tpm_quote_counters_json(json_t *x, const struct tpm_quote *q)
+{
+    json_object_set_new(x, "clock", json_integer((json_int_t)(q->clock & INT64_MAX)));
+    json_object_set_new(x, "reset_count", json_integer(q->reset_count));
+    json_object_set_new(x, "restart_count", json_integer(q->restart_count));
+    char fw[20];
+    snprintf(fw, sizeof fw, "%016llx", (unsigned long long)q->firmware_version);
+    json_object_set_new(x, "firmware_version", json_string(fw));
 }
 
 /* The AK's certificate chain (leaf first in the container) to the policy's anchors at time
@@ -176,66 +244,49 @@ static int ttpm_verify(const uint8_t *ev, size_t len, const struct evidence_anch
     const char *why = NULL;
     int rc = -1;
     if (tpm_evidence_parse(ev, len, &e, &why) != 0)
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "container", why);
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "container", why);
     if (tpm_public_parse(e.ak_public, e.ak_public_len, &pub, &ak, &why) != 0)
-        return fail(r, "evidence.format", "evidence_malformed", fexp, "TPMT_PUBLIC", why);
+        return result_fail(r, "evidence.format", "evidence_malformed", fexp, "TPMT_PUBLIC", why);
     if (tpm_quote_parse(e.attest, e.attest_len, &q, &why) != 0) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "TPMS_ATTEST", why);
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "TPMS_ATTEST", why);
         goto out;
     }
     if (tpm_signature_parse(e.signature, e.signature_len, &sig, &why) != 0) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "TPMT_SIGNATURE", why);
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "TPMT_SIGNATURE", why);
         goto out;
     }
     struct tpm_claims *tc = calloc(1, sizeof *tc);
     out->extra = json_object();
     if (!tc || !out->extra) {
         free(tc);
-        fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
         goto out;
     }
     out->tee_data = tc;
     out->tee_data_free = claims_free_tpm;
     snprintf(out->tee, sizeof out->tee, "tpm");
     /* The signed qualifyingData is the report_data (64 bytes when a tether binder). */
-    if (q.extra_data_len == 64) {
-        memcpy(out->report_data, q.extra_data, 64);
-        out->has_report_data = true;
+    tpm_claims_report_data(out, &q);
+    if (tpm_ak_spki_sha256(ak, tc->ak_spki_sha256) != 0) {
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
+        goto out;
     }
-    {
-        unsigned char *spki = NULL;
-        int sl = i2d_PUBKEY(ak, &spki);
-        unsigned int dl = 0;
-        if (sl <= 0 || !EVP_Digest(spki, (size_t)sl, tc->ak_spki_sha256, &dl, EVP_sha256(), NULL)) {
-            OPENSSL_free(spki);
-            fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
-            goto out;
-        }
-        OPENSSL_free(spki);
-        /* The platform identity: the attestation key (a TPM's AK names that TPM). */
-        memcpy(out->platform_id, tc->ak_spki_sha256, 32);
-        out->platform_id_len = 32;
-        memcpy(out->measurement, q.pcr_digest, q.pcr_digest_len);
-        out->measurement_len = q.pcr_digest_len;
-    }
+    /* The platform identity: the attestation key (a TPM's AK names that TPM). */
+    memcpy(out->platform_id, tc->ak_spki_sha256, 32);
+    out->platform_id_len = 32;
+    memcpy(out->measurement, q.pcr_digest, q.pcr_digest_len);
+    out->measurement_len = q.pcr_digest_len;
     json_t *x = out->extra;
-    set_hex(x, "ak_spki_sha256", tc->ak_spki_sha256, 32);
-    set_hex(x, "ak_name", pub.name, pub.name_len);
-    set_hex(x, "extra_data", q.extra_data, q.extra_data_len);
-    set_hex(x, "pcr_digest", q.pcr_digest, q.pcr_digest_len);
-    json_object_set_new(x, "clock", json_integer((json_int_t)(q.clock & INT64_MAX)));
-    json_object_set_new(x, "reset_count", json_integer(q.reset_count));
-    json_object_set_new(x, "restart_count", json_integer(q.restart_count));
-    {
-        char fw[20];
-        snprintf(fw, sizeof fw, "%016llx", (unsigned long long)q.firmware_version);
-        json_object_set_new(x, "firmware_version", json_string(fw));
-    }
-    json_object_set_new(x, "signature_algorithm", json_string(alg_name(sig.sig_alg)));
+    evidence_json_set_hex(x, "ak_spki_sha256", tc->ak_spki_sha256, 32);
+    evidence_json_set_hex(x, "ak_name", pub.name, pub.name_len);
+    evidence_json_set_hex(x, "extra_data", q.extra_data, q.extra_data_len);
+    evidence_json_set_hex(x, "pcr_digest", q.pcr_digest, q.pcr_digest_len);
+    tpm_quote_counters_json(x, &q);
+    json_object_set_new(x, "signature_algorithm", json_string(tpm_alg_name(sig.sig_alg)));
     {
         char act[160];
         snprintf(act, sizeof act, "quote by a %s AK, %s over %zu PCR bank(s), %zu certificate(s)",
-                 pub.type == TPM_ALG_ECC ? "ECC" : "RSA", alg_name(sig.sig_alg),
+                 pub.type == TPM_ALG_ECC ? "ECC" : "RSA", tpm_alg_name(sig.sig_alg),
                  q.pcr_select.n_banks, e.n_certs);
         result_check(r, "evidence.format", CHECK_PASS, NULL, fexp, act, NULL);
     }
@@ -243,9 +294,9 @@ static int ttpm_verify(const uint8_t *ev, size_t len, const struct evidence_anch
     /* evidence.ak: a restricted signing key signs only digests the TPM computed itself over
      * structures beginning with TPM_GENERATED_VALUE (Part 1, "Restricted signing keys"). */
     if (!pub.restricted || !pub.sign) {
-        fail(r, "evidence.ak", "tpm_ak_not_restricted", "a restricted signing key (AK)",
-             pub.restricted ? "not a signing key" : "not restricted",
-             "a key that is not restricted can sign a forged TPMS_ATTEST");
+        result_fail(r, "evidence.ak", "tpm_ak_not_restricted", "a restricted signing key (AK)",
+                    pub.restricted ? "not a signing key" : "not restricted",
+                    "a key that is not restricted can sign a forged TPMS_ATTEST");
         goto out;
     }
     result_check(r, "evidence.ak", CHECK_PASS, NULL, "a restricted signing key (AK)",
@@ -253,47 +304,18 @@ static int ttpm_verify(const uint8_t *ev, size_t len, const struct evidence_anch
 
     /* evidence.signature */
     if (tpm_signature_verify(&sig, ak, e.attest, e.attest_len) != 0) {
-        fail(r, "evidence.signature", "evidence_signature_invalid",
-             "TPMS_ATTEST signed by the AK", "invalid", NULL);
+        result_fail(r, "evidence.signature", "evidence_signature_invalid",
+                    "TPMS_ATTEST signed by the AK", "invalid", NULL);
         goto out;
     }
     result_check(r, "evidence.signature", CHECK_PASS, NULL, "TPMS_ATTEST signed by the AK",
                  "valid", NULL);
 
-    /* evidence.pcrs: the values hash to the signed pcrDigest (Part 3, TPM2_Quote). */
-    {
-        char whyb[200];
-        uint8_t d[TPM_MAX_DIGEST];
-        size_t dl = 0;
-        const char *pexp = "supplied PCR values = the quote's selection, and H(values) = the "
-                           "signed pcrDigest";
-        if (banks_match(&q, &e, whyb, sizeof whyb) != 0) {
-            fail(r, "evidence.pcrs", "tpm_pcr_selection_mismatch", pexp, NULL, whyb);
-            goto out;
-        }
-        if (tpm_pcr_digest(&q.pcr_select, e.banks, e.n_banks, sig.hash_alg, d, &dl) != 0 ||
-            dl != q.pcr_digest_len || !ct_equal(d, q.pcr_digest, dl)) {
-            fail(r, "evidence.pcrs", "tpm_pcr_digest_mismatch", pexp, NULL,
-                 "the PCR values do not hash to the signed pcrDigest");
-            goto out;
-        }
-        json_t *pj = json_object();
-        for (size_t b = 0; b < e.n_banks; b++) {
-            json_t *bank = json_object();
-            size_t hs = tpm_hash_size(e.banks[b].hash_alg);
-            for (int i = 0; i < TPM_PCRS; i++)
-                if (e.banks[b].present & (1u << i)) {
-                    char k[4];
-                    snprintf(k, sizeof k, "%d", i);
-                    set_hex(bank, k, e.banks[b].value[i], hs);
-                }
-            json_object_set_new(pj, alg_name(e.banks[b].hash_alg), bank);
-            tc->banks[b] = e.banks[b];
-        }
-        tc->n_banks = e.n_banks;
-        json_object_set_new(x, "pcrs", pj);
-        result_check(r, "evidence.pcrs", CHECK_PASS, NULL, pexp, "match", NULL);
-    }
+    /* evidence.pcrs: exactly the selection, hashing to the signed pcrDigest. */
+    if (tpm_check_pcrs(r, "supplied PCR values = the quote's selection, and H(values) = the "
+                       "signed pcrDigest", &q, e.banks, e.n_banks, TPM_PCR_MATCH_EXACT,
+                       sig.hash_alg, tc, x) != 0)
+        goto out;
 
     /* evidence.chain: the AK is trusted by certificate or by pin. */
     {
@@ -313,8 +335,8 @@ static int ttpm_verify(const uint8_t *ev, size_t len, const struct evidence_anch
             char act[160];
             snprintf(act, sizeof act, "AK SPKI SHA-256 %s", h ? h : "?");
             free(h);
-            fail(r, "evidence.chain", "tpm_ak_untrusted", cexp, act,
-                 whyb[0] ? whyb
+            result_fail(r, "evidence.chain", "tpm_ak_untrusted", cexp, act,
+                        whyb[0] ? whyb
                          : "the AK is neither certified by a policy anchor nor pinned by the "
                            "policy: pin it (accept.tpm.ak_keys) or give accept.tpm.trust_anchors "
                            "and an AK certificate");
@@ -487,13 +509,13 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     char whyb[400];
     int rc = -1;
     if (!g)
-        return fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+        return result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
     if (gce_attestation_parse(ev, len, g, &why) != 0) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "protobuf", why);
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "protobuf", why);
         goto out;
     }
     if (tpm_public_parse(g->ak_pub, g->ak_pub_len, &pub, &ak, &why) != 0) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "ak_pub (TPMT_PUBLIC)", why);
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "ak_pub (TPMT_PUBLIC)", why);
         goto out;
     }
     for (size_t i = 0; i < g->n_quotes; i++) {
@@ -505,14 +527,14 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
             what = "TPMT_SIGNATURE";
         if (what) {
             snprintf(whyb, sizeof whyb, "quote %zu (%s bank): %s: %s", i,
-                     alg_name(gq->pcrs.hash_alg), what, why ? why : "malformed");
-            fail(r, "evidence.format", "evidence_malformed", fexp, what, whyb);
+                     tpm_alg_name(gq->pcrs.hash_alg), what, why ? why : "malformed");
+            result_fail(r, "evidence.format", "evidence_malformed", fexp, what, whyb);
             goto out;
         }
     }
     if (g->ak_cert && !(leaf = der_cert(g->ak_cert, g->ak_cert_len))) {
-        fail(r, "evidence.format", "evidence_malformed", fexp, "ak_cert",
-             "the AK certificate (field 6) is not one DER certificate");
+        result_fail(r, "evidence.format", "evidence_malformed", fexp, "ak_cert",
+                    "the AK certificate (field 6) is not one DER certificate");
         goto out;
     }
 
@@ -521,22 +543,15 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     out->extra = json_object();
     if (!tc || !out->extra) {
         free(tc);
-        fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
         goto out;
     }
     out->tee_data = tc;
     out->tee_data_free = claims_free_tpm;
     snprintf(out->tee, sizeof out->tee, "tpm");
-    {
-        unsigned char *spki = NULL;
-        int sl = i2d_PUBKEY(ak, &spki);
-        unsigned int dl = 0;
-        if (sl <= 0 || !EVP_Digest(spki, (size_t)sl, tc->ak_spki_sha256, &dl, EVP_sha256(), NULL)) {
-            OPENSSL_free(spki);
-            fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
-            goto out;
-        }
-        OPENSSL_free(spki);
+    if (tpm_ak_spki_sha256(ak, tc->ak_spki_sha256) != 0) {
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
+        goto out;
     }
     memcpy(out->platform_id, tc->ak_spki_sha256, 32);
     out->platform_id_len = 32;
@@ -551,33 +566,24 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     out->measurement_len = q[mq].pcr_digest_len;
     /* The signed extraData of the first quote (evidence.quotes checks the others equal it):
      * a 64-byte value is report_data (a tether binder); anything else is a caller's nonce. */
-    if (q[0].extra_data_len == 64) {
-        memcpy(out->report_data, q[0].extra_data, 64);
-        out->has_report_data = true;
-    }
+    tpm_claims_report_data(out, &q[0]);
     json_t *x = out->extra;
     json_object_set_new(x, "format", json_string("gce-attestation"));
-    set_hex(x, "ak_spki_sha256", tc->ak_spki_sha256, 32);
-    set_hex(x, "ak_name", pub.name, pub.name_len);
-    set_hex(x, "extra_data", q[0].extra_data, q[0].extra_data_len);
+    evidence_json_set_hex(x, "ak_spki_sha256", tc->ak_spki_sha256, 32);
+    evidence_json_set_hex(x, "ak_name", pub.name, pub.name_len);
+    evidence_json_set_hex(x, "extra_data", q[0].extra_data, q[0].extra_data_len);
     if (q[0].extra_data_len != 64)
-        set_hex(x, "nonce", q[0].extra_data, q[0].extra_data_len);
-    json_object_set_new(x, "clock", json_integer((json_int_t)(q[0].clock & INT64_MAX)));
-    json_object_set_new(x, "reset_count", json_integer(q[0].reset_count));
-    json_object_set_new(x, "restart_count", json_integer(q[0].restart_count));
-    {
-        char fw[20];
-        snprintf(fw, sizeof fw, "%016llx", (unsigned long long)q[0].firmware_version);
-        json_object_set_new(x, "firmware_version", json_string(fw));
-    }
+        evidence_json_set_hex(x, "nonce", q[0].extra_data, q[0].extra_data_len);
+    tpm_quote_counters_json(x, &q[0]);
     {
         json_t *qa = json_array();
         for (size_t i = 0; qa && i < g->n_quotes; i++) {
             json_t *qo = json_object();
-            json_object_set_new(qo, "bank", json_string(alg_name(g->quotes[i].pcrs.hash_alg)));
-            set_hex(qo, "pcr_digest", q[i].pcr_digest, q[i].pcr_digest_len);
-            json_object_set_new(qo, "signature_algorithm", json_string(alg_name(sig[i].sig_alg)));
-            json_object_set_new(qo, "signature_hash", json_string(alg_name(sig[i].hash_alg)));
+            json_object_set_new(qo, "bank", json_string(tpm_alg_name(g->quotes[i].pcrs.hash_alg)));
+            evidence_json_set_hex(qo, "pcr_digest", q[i].pcr_digest, q[i].pcr_digest_len);
+            json_object_set_new(qo, "signature_algorithm",
+                                json_string(tpm_alg_name(sig[i].sig_alg)));
+            json_object_set_new(qo, "signature_hash", json_string(tpm_alg_name(sig[i].hash_alg)));
             json_array_append_new(qa, qo);
         }
         json_object_set_new(x, "quotes", qa);
@@ -599,7 +605,7 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
         for (size_t i = 0; i < g->n_quotes; i++) {
             size_t l = strlen(banks);
             snprintf(banks + l, sizeof banks - l, "%s%s", i ? ", " : "",
-                     alg_name(g->quotes[i].pcrs.hash_alg));
+                     tpm_alg_name(g->quotes[i].pcrs.hash_alg));
         }
         char act[300];
         snprintf(act, sizeof act, "%zu quote(s) (%s) by an %s AK, %s certificate, %zu "
@@ -622,9 +628,9 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
 
     /* evidence.ak */
     if (!pub.restricted || !pub.sign) {
-        fail(r, "evidence.ak", "tpm_ak_not_restricted", "a restricted signing key (AK)",
-             pub.restricted ? "not a signing key" : "not restricted",
-             "a key that is not restricted can sign a forged TPMS_ATTEST");
+        result_fail(r, "evidence.ak", "tpm_ak_not_restricted", "a restricted signing key (AK)",
+                    pub.restricted ? "not a signing key" : "not restricted",
+                    "a key that is not restricted can sign a forged TPMS_ATTEST");
         goto out;
     }
     result_check(r, "evidence.ak", CHECK_PASS, NULL, "a restricted signing key (AK)",
@@ -634,9 +640,9 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     for (size_t i = 0; i < g->n_quotes; i++)
         if (tpm_signature_verify(&sig[i], ak, g->quotes[i].quote, g->quotes[i].quote_len) != 0) {
             snprintf(whyb, sizeof whyb, "quote %zu (%s bank) is not signed by the AK", i,
-                     alg_name(g->quotes[i].pcrs.hash_alg));
-            fail(r, "evidence.signature", "evidence_signature_invalid",
-                 "every TPMS_ATTEST signed by the AK", "invalid", whyb);
+                     tpm_alg_name(g->quotes[i].pcrs.hash_alg));
+            result_fail(r, "evidence.signature", "evidence_signature_invalid",
+                        "every TPMS_ATTEST signed by the AK", "invalid", whyb);
             goto out;
         }
     {
@@ -664,10 +670,10 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
             for (size_t j = 0; j < i && !whyb[0]; j++)
                 if (g->quotes[j].pcrs.hash_alg == g->quotes[i].pcrs.hash_alg)
                     snprintf(whyb, sizeof whyb, "quotes %zu and %zu both give the %s bank", j, i,
-                             alg_name(g->quotes[i].pcrs.hash_alg));
+                             tpm_alg_name(g->quotes[i].pcrs.hash_alg));
         }
         if (whyb[0]) {
-            fail(r, "evidence.quotes", "tpm_quotes_inconsistent", qexp, NULL, whyb);
+            result_fail(r, "evidence.quotes", "tpm_quotes_inconsistent", qexp, NULL, whyb);
             goto out;
         }
         result_check(r, "evidence.quotes", CHECK_PASS, NULL, qexp, "consistent", NULL);
@@ -681,38 +687,27 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
         for (size_t i = 0; i < g->n_quotes; i++) {
             const struct tpm_pcr_bank *b = &g->quotes[i].pcrs;
             const struct tpm_pcr_selection *sel = &q[i].pcr_select;
-            uint8_t d[TPM_MAX_DIGEST];
-            size_t dl = 0;
             if (sel->n_banks != 1 || sel->bank[0].hash_alg != b->hash_alg ||
                 sel->bank[0].mask != b->present) {
                 snprintf(whyb, sizeof whyb, "quote %zu: the %s PCR values (mask %06x) are not "
                          "the quote's selection (%zu bank(s), first %s mask %06x)", i,
-                         alg_name(b->hash_alg), (unsigned)b->present, sel->n_banks,
-                         sel->n_banks ? alg_name(sel->bank[0].hash_alg) : "-",
+                         tpm_alg_name(b->hash_alg), (unsigned)b->present, sel->n_banks,
+                         sel->n_banks ? tpm_alg_name(sel->bank[0].hash_alg) : "-",
                          sel->n_banks ? (unsigned)sel->bank[0].mask : 0u);
-                fail(r, "evidence.pcrs", "tpm_pcr_selection_mismatch", pexp, NULL, whyb);
+                result_fail(r, "evidence.pcrs", "tpm_pcr_selection_mismatch", pexp, NULL, whyb);
                 goto out;
             }
-            if (tpm_pcr_digest(sel, b, 1, sig[i].hash_alg, d, &dl) != 0 ||
-                dl != q[i].pcr_digest_len || !ct_equal(d, q[i].pcr_digest, dl)) {
+            if (!pcr_digest_matches(&q[i], b, 1, sig[i].hash_alg)) {
                 snprintf(whyb, sizeof whyb, "quote %zu: the %s PCR values do not hash to the "
-                         "signed pcrDigest", i, alg_name(b->hash_alg));
-                fail(r, "evidence.pcrs", "tpm_pcr_digest_mismatch", pexp, NULL, whyb);
+                         "signed pcrDigest", i, tpm_alg_name(b->hash_alg));
+                result_fail(r, "evidence.pcrs", "tpm_pcr_digest_mismatch", pexp, NULL, whyb);
                 goto out;
             }
         }
         json_t *pj = json_object();
         for (size_t i = 0; i < g->n_quotes; i++) {
             const struct tpm_pcr_bank *b = &g->quotes[i].pcrs;
-            json_t *bank = json_object();
-            size_t hs = tpm_hash_size(b->hash_alg);
-            for (int k = 0; k < TPM_PCRS; k++)
-                if (b->present & (1u << k)) {
-                    char key[4];
-                    snprintf(key, sizeof key, "%d", k);
-                    set_hex(bank, key, b->value[k], hs);
-                }
-            json_object_set_new(pj, alg_name(b->hash_alg), bank);
+            json_object_set_new(pj, tpm_alg_name(b->hash_alg), pcr_bank_json(b));
             tc->banks[i] = *b;
         }
         tc->n_banks = g->n_quotes;
@@ -749,16 +744,16 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
         if (leaf) {
             if (EVP_PKEY_eq(X509_get0_pubkey(leaf), ak) != 1) {
                 ERR_clear_error();
-                fail(r, "evidence.chain", "tpm_ak_cert_mismatch", cexp, NULL,
-                     "the AK certificate (field 6) is for another key than ak_pub");
+                result_fail(r, "evidence.chain", "tpm_ak_cert_mismatch", cexp, NULL,
+                            "the AK certificate (field 6) is for another key than ak_pub");
                 goto out;
             }
             /* A certificate for a key that may not sign (an EK certificate of the same CA) is
              * not an AK certificate. */
             uint32_t ku = X509_get_key_usage(leaf);
             if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE)) {
-                fail(r, "evidence.chain", "tpm_ak_cert_mismatch", cexp, NULL,
-                     "the AK certificate's key usage excludes digitalSignature");
+                result_fail(r, "evidence.chain", "tpm_ak_cert_mismatch", cexp, NULL,
+                            "the AK certificate's key usage excludes digitalSignature");
                 goto out;
             }
             if (pins_only)
@@ -782,7 +777,7 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
             char act[160];
             snprintf(act, sizeof act, "AK SPKI SHA-256 %s", h ? h : "?");
             free(h);
-            fail(r, "evidence.chain", "tpm_ak_untrusted", cexp, act, whyb);
+            result_fail(r, "evidence.chain", "tpm_ak_untrusted", cexp, act, whyb);
             free(root);
             goto out;
         }

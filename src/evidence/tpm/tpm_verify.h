@@ -36,4 +36,33 @@ struct tpm_claims {
     bool ak_pinned;    /* the AK's key is pinned by the policy */
 };
 
+/* ---- checks shared with the azure-vtpm backend (evidence/azure/azure_vtpm.c) ---- */
+
+/* "sha1", "sha256", "sha384", "sha512", "RSASSA", "RSAPSS", "ECDSA", else "?". */
+const char *tpm_alg_name(uint16_t alg);
+
+/* How the supplied PCR banks must match the quote's selection. */
+enum tpm_pcr_match {
+    TPM_PCR_MATCH_EXACT,    /* as many banks as selected, each selected bank (also one with an
+                             * empty mask) supplied with its mask (TTPM) */
+    TPM_PCR_MATCH_NONEMPTY, /* each selected bank with a non-empty mask supplied with that
+                             * mask, and no other bank supplied (azure-vtpm) */
+};
+/* 0, or -1 with the reason in why (n bytes). */
+int tpm_pcr_banks_match(const struct tpm_pcr_selection *sel, const struct tpm_pcr_bank *banks,
+                        size_t n_banks, enum tpm_pcr_match mode, char *why, size_t n);
+/* evidence.pcrs: banks match q's selection (mode) and hash with hash_alg to its signed
+ * pcrDigest. Then the values go to tc (banks, n_banks) and to x["pcrs"] ({"sha256": {"0":
+ * hex, ...}}) and the check passes with pexp; otherwise the failure is recorded
+ * (tpm_pcr_selection_mismatch or tpm_pcr_digest_mismatch). 0 or -1. */
+int tpm_check_pcrs(struct tether_result *r, const char *pexp, const struct tpm_quote *q,
+                   const struct tpm_pcr_bank *banks, size_t n_banks, enum tpm_pcr_match mode,
+                   uint16_t hash_alg, struct tpm_claims *tc, json_t *x);
+/* SHA-256 of the AK's SubjectPublicKeyInfo DER (what accept.tpm.ak_keys pins). 0 or -1. */
+int tpm_ak_spki_sha256(EVP_PKEY *ak, uint8_t out[32]);
+/* The signed extraData is the connection's report_data when it is 64 bytes long. */
+void tpm_claims_report_data(struct claims *out, const struct tpm_quote *q);
+/* x["clock"], ["reset_count"], ["restart_count"], ["firmware_version"] (16 hex digits). */
+void tpm_quote_counters_json(json_t *x, const struct tpm_quote *q);
+
 #endif
