@@ -143,6 +143,9 @@ FUZZ_COMMON := -std=c11 -g -O1 -MMD -MP -fno-sanitize-recover=undefined \
 # The library is compiled once with coverage and sanitizers; each harness links against it.
 FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 fuzz: $(FUZZ_BIN)
+# Keep the instrumented library objects between runs (make would delete them as intermediates
+# and rebuild all of them for every harness change).
+.SECONDARY: $(FUZZ_OBJ)
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  CC [fuzz] $<";)$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
