@@ -54,10 +54,16 @@ void claims_clear(struct claims *c)
 
 void evidence_json_set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
-    char *h = hex_dup(p, n);
-    if (h)
-        json_object_set_new(o, key, json_string(h));
-    free(h);
+    /* Hex is ASCII: no UTF-8 scan (claims carry a few dozen of these per verification). */
+    char buf[2 * 64 + 1];
+    char *h = n <= 64 ? buf : hex_dup(p, n);
+    if (!h)
+        return;
+    if (h == buf)
+        hex_encode(p, n, buf);
+    json_object_set_new_nocheck(o, key, json_stringn_nocheck(h, 2 * n));
+    if (h != buf)
+        free(h);
 }
 
 json_t *claims_to_json(const struct claims *c)

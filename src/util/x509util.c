@@ -8,6 +8,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -107,4 +108,32 @@ bool ec_key_is_curve(EVP_PKEY *k, int nid)
     if (got == NID_undef)
         got = EC_curve_nist2nid(name);
     return got == nid;
+}
+
+int x509_verify_at(X509_STORE *store, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
+                   int *err, STACK_OF(X509) **chain)
+{
+    int e = X509_V_ERR_UNSPECIFIED, rc = -2;
+    if (chain)
+        *chain = NULL;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, store, cert, untrusted) == 1) {
+        X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_time(p, at);
+        X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_USE_CHECK_TIME);
+        if (X509_verify_cert(ctx) == 1) {
+            e = X509_V_OK;
+            rc = 0;
+            if (chain)
+                *chain = X509_STORE_CTX_get1_chain(ctx);
+        } else {
+            e = X509_STORE_CTX_get_error(ctx);
+            rc = -1;
+        }
+    }
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    if (err)
+        *err = e;
+    return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * x509util.h - small certificate helpers shared by the attester, the legacy modes, the probe
  * and the evidence verifiers: a fresh self-issued certificate skeleton, names and times as
- * text. Never verifies anything: chains are checked where the trust decision is made.
+ * text, and one chain verification primitive (the trust decision stays with the caller).
  */
 #ifndef TETHER_UTIL_X509UTIL_H
 #define TETHER_UTIL_X509UTIL_H
@@ -27,5 +27,13 @@ bool ec_key_is_curve(EVP_PKEY *k, int nid);
 
 /* An ASN1_TIME as Unix time. 0 or -1. */
 int x509_time(const ASN1_TIME *t, time_t *out);
+
+/* Verify cert to store at time at (X509_V_FLAG_USE_CHECK_TIME); untrusted may be NULL.
+ * 0 on success, with *chain (leaf first, up-referenced, sk_X509_pop_free it; NULL if it could
+ * not be copied) when chain is non-NULL. -1 if the chain does not verify, with *err the
+ * X509_V_ERR_* code; -2 if the verification context could not be set up, with *err
+ * X509_V_ERR_UNSPECIFIED. err may be NULL. Clears the OpenSSL error queue. */
+int x509_verify_at(X509_STORE *store, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
+                   int *err, STACK_OF(X509) **chain);
 
 #endif

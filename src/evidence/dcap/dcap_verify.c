@@ -697,30 +697,20 @@ static int verify_to_anchor_key(X509_STORE *store, struct chain_cache *cache, X5
         OPENSSL_free(der);
         return 0;
     }
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int ok = ctx && X509_STORE_CTX_init(ctx, store, cert, untrusted) == 1;
+    STACK_OF(X509) *c = NULL;
+    int ok = x509_verify_at(store, cert, untrusted, t, err, &c) == 0 && c;
     if (ok) {
-        X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_time(p, t);
-        X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_USE_CHECK_TIME);
-        ok = X509_verify_cert(ctx) == 1;
-        *err = X509_STORE_CTX_get_error(ctx);
-    } else {
-        *err = X509_V_ERR_UNSPECIFIED;
-    }
-    if (ok) {
-        STACK_OF(X509) *c = X509_STORE_CTX_get1_chain(ctx);
         struct chain_cache_info info = {.tag = tag};
-        if (cache && c)
+        if (cache)
             chain_cache_add_ex(cache, k, (size_t)dl, cert, c, &info);
         if (chain)
             *chain = c;
         else
             sk_X509_pop_free(c, X509_free);
+    } else {
+        sk_X509_pop_free(c, X509_free);
     }
-    X509_STORE_CTX_free(ctx);
     OPENSSL_free(der);
-    ERR_clear_error();
     return ok ? 0 : -1;
 }
 
@@ -923,15 +913,6 @@ static int verify_quote_sig(const struct dcap_quote *q)
  * Claims
  * ====================================================================================== */
 
-static void set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
-{
-    char h[2 * 64 + 1];
-    if (n > 64)
-        return;
-    hex_encode(p, n, h); /* ASCII: no UTF-8 scan */
-    json_object_set_new_nocheck(o, k, json_stringn_nocheck(h, 2 * n));
-}
-
 static void set_u64hex(json_t *o, const char *k, uint64_t v)
 {
     char b[17];
@@ -958,19 +939,19 @@ static void fill_quote_claims(const struct dcap_quote *q, bool tdx, struct claim
         c->measurement_len = 48;
         c->debug = (t->td_attributes & 1) != 0; /* TDX ABI: TDATTRIBUTES.DEBUG is bit 0 */
         json_object_set_new(x, "body", json_string(t->is_td15 ? "TD1.5" : "TD1.0"));
-        set_hex(x, "mrtd", t->mrtd, 48);
+        evidence_json_set_hex(x, "mrtd", t->mrtd, 48);
         static const char *const rn[4] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
         for (int i = 0; i < 4; i++)
-            set_hex(x, rn[i], t->rtmr[i], 48);
-        set_hex(x, "mrseam", t->mrseam, 48);
-        set_hex(x, "mrsignerseam", t->mrsignerseam, 48);
-        set_hex(x, "mrconfigid", t->mrconfigid, 48);
-        set_hex(x, "mrowner", t->mrowner, 48);
-        set_hex(x, "mrownerconfig", t->mrownerconfig, 48);
-        set_hex(x, "tee_tcb_svn", t->tee_tcb_svn, 16);
+            evidence_json_set_hex(x, rn[i], t->rtmr[i], 48);
+        evidence_json_set_hex(x, "mrseam", t->mrseam, 48);
+        evidence_json_set_hex(x, "mrsignerseam", t->mrsignerseam, 48);
+        evidence_json_set_hex(x, "mrconfigid", t->mrconfigid, 48);
+        evidence_json_set_hex(x, "mrowner", t->mrowner, 48);
+        evidence_json_set_hex(x, "mrownerconfig", t->mrownerconfig, 48);
+        evidence_json_set_hex(x, "tee_tcb_svn", t->tee_tcb_svn, 16);
         if (t->is_td15) {
-            set_hex(x, "tee_tcb_svn2", t->tee_tcb_svn2, 16);
-            set_hex(x, "mrservicetd", t->mrservicetd, 48);
+            evidence_json_set_hex(x, "tee_tcb_svn2", t->tee_tcb_svn2, 16);
+            evidence_json_set_hex(x, "mrservicetd", t->mrservicetd, 48);
         }
         set_u64hex(x, "td_attributes", t->td_attributes);
         set_u64hex(x, "seam_attributes", t->seam_attributes);
@@ -982,13 +963,13 @@ static void fill_quote_claims(const struct dcap_quote *q, bool tdx, struct claim
         c->measurement_len = 32;
         c->debug = (e->attr_flags & 2) != 0; /* SGX ATTRIBUTES.DEBUG is bit 1 */
         json_object_set_new(x, "body", json_string("SGX"));
-        set_hex(x, "mrenclave", e->mrenclave, 32);
-        set_hex(x, "mrsigner", e->mrsigner, 32);
+        evidence_json_set_hex(x, "mrenclave", e->mrenclave, 32);
+        evidence_json_set_hex(x, "mrsigner", e->mrsigner, 32);
         json_object_set_new(x, "isv_prod_id", json_integer(e->isv_prod_id));
         json_object_set_new(x, "isv_svn", json_integer(e->isv_svn));
-        set_hex(x, "attributes", e->attributes, 16);
+        evidence_json_set_hex(x, "attributes", e->attributes, 16);
         json_object_set_new(x, "misc_select", json_integer(e->misc_select));
-        set_hex(x, "cpu_svn", e->cpu_svn, 16);
+        evidence_json_set_hex(x, "cpu_svn", e->cpu_svn, 16);
     }
     json_object_set_new(x, "qe_svn", json_integer(q->header.qe_svn));
     json_object_set_new(x, "pce_svn", json_integer(q->header.pce_svn));
@@ -999,17 +980,17 @@ static void fill_pck_claims(const struct dcap_pck_ext *p, struct claims *c)
     json_t *o = json_object();
     if (!o)
         return;
-    set_hex(o, "fmspc", p->fmspc, 6);
-    set_hex(o, "pce_id", p->pce_id, 2);
-    set_hex(o, "ppid", p->ppid, 16);
-    set_hex(o, "cpu_svn", p->cpusvn, 16);
+    evidence_json_set_hex(o, "fmspc", p->fmspc, 6);
+    evidence_json_set_hex(o, "pce_id", p->pce_id, 2);
+    evidence_json_set_hex(o, "ppid", p->ppid, 16);
+    evidence_json_set_hex(o, "cpu_svn", p->cpusvn, 16);
     json_object_set_new(o, "pce_svn", json_integer(p->pcesvn));
     static const char *const types[] = {"Standard", "Scalable", "Scalable with integrity"};
     json_object_set_new(o, "sgx_type", p->sgx_type >= 0 && p->sgx_type <= 2
                                            ? json_string(types[p->sgx_type])
                                            : json_integer(p->sgx_type));
     if (p->has_platform_instance_id)
-        set_hex(o, "platform_instance_id", p->platform_instance_id, 16);
+        evidence_json_set_hex(o, "platform_instance_id", p->platform_instance_id, 16);
     json_object_set_new(c->extra, "pck", o);
     /* The platform identity: the Platform Instance ID where the PCK has one (multi-package
      * platforms, Platform CA), else the PPID (one package). */

@@ -184,24 +184,18 @@ static int check_chain(X509 *ak, const struct sim_evidence *se,
                      "accept.sim.trust_anchors (e.g. the root.crt of the sim directory)");
         return -1;
     }
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (!ctx || X509_STORE_CTX_init(ctx, anchors->store, ak, NULL) != 1) {
-        X509_STORE_CTX_free(ctx);
-        ERR_clear_error();
+    int err;
+    STACK_OF(X509) *chain = NULL;
+    int ok = x509_verify_at(anchors->store, ak, NULL, at, &err, &chain);
+    if (ok == -2) {
         result_check(r, "evidence.chain", CHECK_FAIL, "internal", expected, actual,
                      "could not set up certificate verification");
         return -1;
     }
-    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_time(param, at);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_USE_CHECK_TIME);
-    int ok = X509_verify_cert(ctx);
-    int err = X509_STORE_CTX_get_error(ctx);
-    if (ok == 1)
-        chain_cache_add(anchors->cache, se->ak_cert, se->ak_cert_len, ak, ctx);
-    X509_STORE_CTX_free(ctx);
-    ERR_clear_error();
-    if (ok != 1) {
+    if (ok == 0)
+        chain_cache_add_ex(anchors->cache, se->ak_cert, se->ak_cert_len, ak, chain, NULL);
+    sk_X509_pop_free(chain, X509_free);
+    if (ok != 0) {
         char detail[300];
         snprintf(detail, sizeof detail, "AK certificate does not chain to a %s trust anchor: %s",
                  anchors->origin ? anchors->origin : "configured",

@@ -801,14 +801,6 @@ static int check_chip_id(const struct snp_cert_ext *e, const struct snp_report *
 
 /* ---- claims ---- */
 
-static void set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
-{
-    char *h = hex_dup(p, n);
-    if (h)
-        json_object_set_new(o, key, json_string(h));
-    free(h);
-}
-
 static json_t *tcb_json(uint64_t raw, enum snp_generation g)
 {
     struct snp_tcb t = snp_tcb_decode(raw, g);
@@ -887,17 +879,17 @@ static void fill_claims(const struct snp_report *rep, enum snp_generation gen, X
                             json_boolean(rep->policy & POLICY_BIT_SINGLE_SOCKET));
         snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)rep->platform_info);
         json_object_set_new(x, "snp_platform_info", json_string(buf));
-        set_hex(x, "snp_host_data", rep->host_data, sizeof rep->host_data);
-        set_hex(x, "snp_id_key_digest", rep->id_key_digest, sizeof rep->id_key_digest);
-        set_hex(x, "snp_author_key_digest", rep->author_key_digest,
+        evidence_json_set_hex(x, "snp_host_data", rep->host_data, sizeof rep->host_data);
+        evidence_json_set_hex(x, "snp_id_key_digest", rep->id_key_digest, sizeof rep->id_key_digest);
+        evidence_json_set_hex(x, "snp_author_key_digest", rep->author_key_digest,
                 sizeof rep->author_key_digest);
         json_object_set_new(x, "snp_author_key_en",
                             json_boolean(rep->key_info & KEY_INFO_AUTHOR_KEY_EN));
-        set_hex(x, "snp_family_id", rep->family_id, sizeof rep->family_id);
-        set_hex(x, "snp_image_id", rep->image_id, sizeof rep->image_id);
+        evidence_json_set_hex(x, "snp_family_id", rep->family_id, sizeof rep->family_id);
+        evidence_json_set_hex(x, "snp_image_id", rep->image_id, sizeof rep->image_id);
         json_object_set_new(x, "snp_guest_svn", json_integer(rep->guest_svn));
-        set_hex(x, "snp_chip_id", rep->chip_id, sizeof rep->chip_id);
-        set_hex(x, "snp_report_id", rep->report_id, sizeof rep->report_id);
+        evidence_json_set_hex(x, "snp_chip_id", rep->chip_id, sizeof rep->chip_id);
+        evidence_json_set_hex(x, "snp_report_id", rep->report_id, sizeof rep->report_id);
         json_object_set_new(x, "snp_reported_tcb", tcb_json(rep->reported_tcb_raw, gen));
         json_object_set_new(x, "snp_current_tcb", tcb_json(rep->current_tcb_raw, gen));
         json_object_set_new(x, "snp_committed_tcb", tcb_json(rep->committed_tcb_raw, gen));

@@ -211,19 +211,14 @@ static int ak_chain(const struct tpm_evidence *e, EVP_PKEY *ak,
         snprintf(why, n, "the AK certificate is for another key than the quote's AK");
         goto out;
     }
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (ctx && X509_STORE_CTX_init(ctx, anchors->store, leaf, untrusted) == 1) {
-        X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_time(p, at);
-        X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_USE_CHECK_TIME);
-        if (X509_verify_cert(ctx) == 1)
-            rc = 0;
-        else
-            snprintf(why, n, "the AK certificate does not chain to a %s trust anchor: %s",
-                     anchors->origin ? anchors->origin : "policy",
-                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-    }
-    X509_STORE_CTX_free(ctx);
+    int err;
+    int v = x509_verify_at(anchors->store, leaf, untrusted, at, &err, NULL);
+    if (v == 0)
+        rc = 0;
+    else if (v == -1)
+        snprintf(why, n, "the AK certificate does not chain to a %s trust anchor: %s",
+                 anchors->origin ? anchors->origin : "policy",
+                 X509_verify_cert_error_string(err));
 out:
     X509_free(leaf);
     sk_X509_pop_free(untrusted, X509_free);
@@ -441,7 +436,7 @@ static int gce_chain(const struct gce_attestation *g, X509 *leaf, X509_STORE *st
                      const char *origin, time_t at, char **root, char *why, size_t n)
 {
     STACK_OF(X509) *untrusted = sk_X509_new_null();
-    X509_STORE_CTX *ctx = NULL;
+    STACK_OF(X509) *chain = NULL;
     int rc = -1;
     *root = NULL;
     if (!untrusted) {
@@ -470,25 +465,22 @@ static int gce_chain(const struct gce_attestation *g, X509 *leaf, X509_STORE *st
             goto out;
         }
     }
-    ctx = X509_STORE_CTX_new();
-    if (!ctx || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+    int err;
+    int v = x509_verify_at(store, leaf, untrusted, at, &err, &chain);
+    if (v == -2) {
         snprintf(why, n, "out of memory");
         goto out;
     }
-    X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_time(p, at);
-    X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_USE_CHECK_TIME);
-    if (X509_verify_cert(ctx) != 1) {
+    if (v != 0) {
         snprintf(why, n, "the AK certificate does not chain to a %s trust anchor: %s", origin,
-                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+                 X509_verify_cert_error_string(err));
         goto out;
     }
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
     X509 *top = chain ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
     *root = top ? x509_name_string(X509_get_subject_name(top)) : NULL;
     rc = 0;
 out:
-    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(chain, X509_free);
     sk_X509_pop_free(untrusted, X509_free);
     ERR_clear_error();
     return rc;
