@@ -96,7 +96,7 @@ TESTTOOL_BIN := $(BUILD)/tests/fake_sev_guest $(BUILD)/tests/fake_tsm_preload.so
 TESTTOOL_BIN += $(BUILD)/tests/fake_tdx_guest
 # The TDX fake (tests/cli/tdx_e2e.sh) checks every quote it serves with the library's own DCAP
 # parser and signature checks: it links those few objects directly.
-FAKE_TDX_OBJ := $(addprefix $(BUILD)/obj/src/,evidence/dcap/dcap_quote.o util/bytes.o util/util.o util/x509util.o)
+FAKE_TDX_OBJ := $(addprefix $(BUILD)/obj/src/,evidence/dcap/dcap_quote.o util/bytes.o util/der.o util/util.o util/x509util.o)
 # Both fakes share the configfs-tsm "kernel" loop (tests/tools/fake_tsm_kernel.c).
 FAKE_TSM_KERNEL := tests/tools/fake_tsm_kernel.c
 # Its hierarchy, collateral and quotes come from tests/lib/tdx_fixture.c (shared with the unit

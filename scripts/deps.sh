@@ -2,7 +2,7 @@
 # Install what building, testing and the demo need, from Debian's packages only.
 # Does nothing when everything is present; needs root otherwise.
 set -eu
-PKGS="build-essential pkg-config libssl-dev openssl libjansson-dev libcmocka-dev libcurl4-openssl-dev libtss2-dev swtpm swtpm-tools clang-14 libclang-rt-14-dev perl binutils python3"
+PKGS="build-essential pkg-config libssl-dev openssl libjansson-dev libcmocka-dev libcurl4-openssl-dev libtss2-dev swtpm swtpm-tools clang-14 libclang-rt-14-dev perl binutils python3 nodejs"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -252,7 +252,6 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
     uint8_t *sig = NULL;
     size_t sig_len = 0;
     uint8_t mac[MAX_HASH_LEN];
-    EVP_PKEY *leaf = NULL;
     int rc = -1;
 
     if (!err)
@@ -284,8 +283,9 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
     }
     const uint8_t *spki;
     size_t spki_len;
-    leaf = leaf_key(params->cert_der, params->cert_len, &spki, &spki_len);
-    if (!leaf || EVP_PKEY_eq(leaf, params->key) != 1) {
+    if (params->cert_len > 0xffffff ||
+        der_cert_spki(params->cert_der, params->cert_len, &spki, &spki_len) != 0 ||
+        !der_spki_matches_key(spki, spki_len, params->key)) {
         e = EA_ERR_CERTIFICATE; /* the key must be the leaf's */
         goto done;
     }
@@ -335,7 +335,6 @@ int ea_authenticator_build(const struct ea_exporters *x, const uint8_t *request_
 done:
     OPENSSL_cleanse(mac, sizeof mac);
     free(sig);
-    EVP_PKEY_free(leaf);
     writer_free(&cert_w);
     writer_free(&cv_w);
     writer_free(&fin_w);

@@ -17,6 +17,7 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "binding/binder.h"
@@ -168,15 +169,23 @@ static EVP_PKEY *fresh_key(uint16_t sigalg)
 }
 
 
-static X509 *self_signed(EVP_PKEY *key)
+/* The authenticator's self-signed certificate, DER-encoded (the form the Certificate message
+ * carries); *der is OPENSSL_malloc'd. Length, or -1. */
+static int self_signed_der(EVP_PKEY *key, uint8_t **der)
 {
     X509 *x = x509_new_self_issued(key, "tether-attester", 24L * 3600);
     int is_ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519;
-    if (x && !X509_sign(x, key, is_ed ? NULL : EVP_sha256())) {
-        X509_free(x);
-        x = NULL;
+    int n = -1;
+    *der = NULL;
+    if (x && X509_sign(x, key, is_ed ? NULL : EVP_sha256()))
+        n = i2d_X509(x, der);
+    X509_free(x);
+    if (n <= 0) {
+        OPENSSL_free(*der);
+        *der = NULL;
+        n = -1;
     }
-    return x;
+    return n;
 }
 
 void attest_prepare_key(struct tether *ctx)
@@ -185,11 +194,31 @@ void attest_prepare_key(struct tether *ctx)
     if (ctx->next_key || !ctx->we_attest || ctx->sent_auth)
         return;
     ctx->next_key = fresh_key(EA_SIG_ECDSA_P256_SHA256);
-    ctx->next_cert = ctx->next_key ? self_signed(ctx->next_key) : NULL;
+    ctx->next_cert_len = ctx->next_key ? self_signed_der(ctx->next_key, &ctx->next_cert_der) : -1;
     ctx->next_key_sigalg = EA_SIG_ECDSA_P256_SHA256;
-    if (!ctx->next_cert) {
+    if (ctx->next_cert_len <= 0) {
         EVP_PKEY_free(ctx->next_key);
         ctx->next_key = NULL;
+    }
+    /* The server's own-role exporters (RFC 9261 5.1) depend only on the exporter master
+     * secret, which exists once the server's Finished is out (RFC 8446 7.1: it is derived from
+     * the transcript up to the server Finished; OpenSSL allows the export from then on).
+     * Computed now they are identical to the values after the handshake, and nothing is sent
+     * before the handshake completes. A failure here is not fatal: attest_prepare retries. */
+    const SSL_CIPHER *c = SSL_get_current_cipher(ctx->ssl);
+    const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
+    struct ea_exporters *x = &ctx->x_own;
+    if (ctx->server && !ctx->x_own_ready && md) {
+        x->md = md;
+        x->hash_len = (size_t)EVP_MD_get_size(md);
+        ctx->x_own_ready =
+            SSL_export_keying_material(ctx->ssl, x->hc, x->hash_len, EA_LABEL_SERVER_HC,
+                                       strlen(EA_LABEL_SERVER_HC), NULL, 0, 1) == 1 &&
+            SSL_export_keying_material(ctx->ssl, x->fk, x->hash_len, EA_LABEL_SERVER_FK,
+                                       strlen(EA_LABEL_SERVER_FK), NULL, 0, 1) == 1;
+        if (!ctx->x_own_ready)
+            OPENSSL_cleanse(x, sizeof *x);
+        ERR_clear_error();
     }
 }
 
@@ -284,21 +313,23 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     /* A key prepared for this connection while the peer was busy (attest_prepare_key), if it
      * fits the scheme chosen; otherwise a new one now. Either way: this connection's only. */
     EVP_PKEY *key = NULL;
-    X509 *cert = NULL;
+    uint8_t *cert_der = NULL;
+    int cert_len = -1;
     if (ctx->next_key && ctx->next_key_sigalg == sigalg) {
         key = ctx->next_key;
-        cert = ctx->next_cert;
+        cert_der = ctx->next_cert_der;
+        cert_len = ctx->next_cert_len;
         ctx->next_key = NULL;
-        ctx->next_cert = NULL;
+        ctx->next_cert_der = NULL;
     } else {
         key = fresh_key(sigalg);
-        cert = key ? self_signed(key) : NULL;
+        cert_len = key ? self_signed_der(key, &cert_der) : -1;
     }
     EVP_PKEY_free(ctx->next_key);
-    X509_free(ctx->next_cert);
+    OPENSSL_free(ctx->next_cert_der);
     ctx->next_key = NULL;
-    ctx->next_cert = NULL;
-    uint8_t *cert_der = NULL, *ev = NULL;
+    ctx->next_cert_der = NULL;
+    uint8_t *ev = NULL;
     const uint8_t *spki = NULL;
     size_t spki_len = 0;
     char *json = NULL;
@@ -306,7 +337,6 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     writer_init(&w, EA_FRAME_MAX_PAYLOAD);
     struct binder b;
     uint8_t exported[BINDER_EXPORTER_LEN];
-    int cert_len = cert ? i2d_X509(cert, &cert_der) : -1;
     /* The SPKI exactly as it stands in the certificate: what the peer will hash. */
     if (cert_len <= 0 || der_cert_spki(cert_der, (size_t)cert_len, &spki, &spki_len) != 0) {
         conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "cannot create the authenticator key");
@@ -380,7 +410,6 @@ out:
     free(json);
     free(ev);
     OPENSSL_free(cert_der);
-    X509_free(cert);
     EVP_PKEY_free(key);
     return rc;
 }

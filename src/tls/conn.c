@@ -80,7 +80,7 @@ TETHER_API void tether_free(struct tether *ctx)
     free_secret(ctx->app, ctx->app_cap);
     tether_result_free(ctx->result);
     EVP_PKEY_free(ctx->next_key);
-    X509_free(ctx->next_cert);
+    OPENSSL_free(ctx->next_cert_der);
     OPENSSL_cleanse(&ctx->x_own, sizeof ctx->x_own);
     OPENSSL_cleanse(&ctx->x_peer, sizeof ctx->x_peer);
     OPENSSL_cleanse(ctx->req_exported, sizeof ctx->req_exported);

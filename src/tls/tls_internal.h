@@ -97,7 +97,8 @@ struct tether {
 
     struct tether_result *result; /* latest appraisal of the peer */
     EVP_PKEY *next_key;       /* authenticator key prepared for this connection, or NULL */
-    X509 *next_cert;
+    uint8_t *next_cert_der;   /* its self-signed certificate, DER (OPENSSL_malloc'd) */
+    int next_cert_len;
     uint16_t next_key_sigalg;
     char version[32];
     char cipher[64];

@@ -22,4 +22,13 @@ int der_cert_spki(const uint8_t *der, size_t len, const uint8_t **spki, size_t *
  * d2i_PUBKEY. NULL if malformed. */
 EVP_PKEY *der_spki_to_pkey(const uint8_t *spki, size_t len);
 
+/* 1 when the DER SubjectPublicKeyInfo holds exactly key's public key (same algorithm, curve
+ * and point; compared on the encodings for P-256, P-384 and Ed25519 without building a key),
+ * 0 otherwise or when the SPKI is malformed. */
+int der_spki_matches_key(const uint8_t *spki, size_t len, EVP_PKEY *key);
+
+/* A P-256 (bits 256) or P-384 (bits 384) public key from an uncompressed SEC 1 point
+ * (0x04 || x || y), checked to be on the curve. NULL otherwise. */
+EVP_PKEY *ec_pubkey_from_point(int bits, const uint8_t *pt, size_t n);
+
 #endif

@@ -84,6 +84,71 @@ static void point_off_the_curve_is_refused(void **state)
     EVP_PKEY_free(k);
 }
 
+/* The raw-point import every EC verifier uses (SPKI, DCAP attestation keys): the same key
+ * as OpenSSL's, and refused off the curve, at the point at infinity, or in another form. */
+static void raw_points_p256_p384(void **state)
+{
+    (void)state;
+    const int bits[2] = {256, 384};
+    for (int i = 0; i < 2; i++) {
+        EVP_PKEY *k = EVP_EC_gen(bits[i] == 256 ? "P-256" : "P-384");
+        unsigned char *pt = NULL;
+        size_t n = EVP_PKEY_get1_encoded_public_key(k, &pt);
+        assert_int_equal(n, bits[i] == 256 ? 65 : 97);
+        EVP_PKEY *pk = ec_pubkey_from_point(bits[i], pt, n);
+        assert_non_null(pk);
+        assert_int_equal(EVP_PKEY_eq(pk, k), 1);
+        EVP_PKEY_free(pk);
+        /* the other curve's size, a truncated point, an unknown size */
+        assert_null(ec_pubkey_from_point(bits[i] == 256 ? 384 : 256, pt, n));
+        assert_null(ec_pubkey_from_point(bits[i], pt, n - 1));
+        assert_null(ec_pubkey_from_point(521, pt, n));
+        pt[n - 1] ^= 0x01; /* off the curve */
+        assert_null(ec_pubkey_from_point(bits[i], pt, n));
+        pt[n - 1] ^= 0x01;
+        pt[0] = 0x02; /* compressed marker on an uncompressed length */
+        assert_null(ec_pubkey_from_point(bits[i], pt, n));
+        memset(pt, 0, n); /* the all-zero "point" */
+        pt[0] = 0x04;
+        assert_null(ec_pubkey_from_point(bits[i], pt, n));
+        assert_null(ec_pubkey_from_point(bits[i], NULL, n));
+        OPENSSL_free(pt);
+        EVP_PKEY_free(k);
+    }
+}
+
+/* The builder's "is this the leaf's key" check (src/ea): true only for the very key. */
+static void spki_matches_only_its_own_key(void **state)
+{
+    (void)state;
+    EVP_PKEY *keys[4] = {EVP_EC_gen("P-256"), EVP_EC_gen("P-384"),
+                         EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+                         EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)};
+    EVP_PKEY *others[4] = {EVP_EC_gen("P-256"), EVP_EC_gen("P-384"),
+                           EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"),
+                           EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)};
+    for (int i = 0; i < 4; i++) {
+        unsigned char *spki = NULL;
+        int n = i2d_PUBKEY(keys[i], &spki);
+        assert_true(n > 0);
+        assert_int_equal(der_spki_matches_key(spki, (size_t)n, keys[i]), 1);
+        for (int j = 0; j < 4; j++) /* another key of each type, including the same type */
+            assert_int_equal(der_spki_matches_key(spki, (size_t)n, others[j]), 0);
+        for (int j = 0; j < 4; j++)
+            if (j != i)
+                assert_int_equal(der_spki_matches_key(spki, (size_t)n, keys[j]), 0);
+        assert_int_equal(der_spki_matches_key(spki, (size_t)n - 1, keys[i]), 0);
+        assert_int_equal(der_spki_matches_key(spki, (size_t)n, NULL), 0);
+        spki[n - 1] ^= 0x01; /* the last byte of the key */
+        assert_int_equal(der_spki_matches_key(spki, (size_t)n, keys[i]), 0);
+        OPENSSL_free(spki);
+    }
+    for (int i = 0; i < 4; i++) {
+        EVP_PKEY_free(keys[i]);
+        EVP_PKEY_free(others[i]);
+    }
+}
+
 static void non_minimal_and_indefinite_lengths_are_refused(void **state)
 {
     (void)state;
@@ -104,6 +169,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spki_matches_openssl_for_p256_p384_ed25519),
         cmocka_unit_test(point_off_the_curve_is_refused),
+        cmocka_unit_test(raw_points_p256_p384),
+        cmocka_unit_test(spki_matches_only_its_own_key),
         cmocka_unit_test(non_minimal_and_indefinite_lengths_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

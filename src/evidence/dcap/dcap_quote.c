@@ -39,6 +39,7 @@
 #include <openssl/pem.h>
 
 #include "util/bytes.h"
+#include "util/der.h"
 #include "util/x509util.h"
 #include "util/util.h"
 
@@ -309,38 +310,14 @@ out:
     return rc;
 }
 
-/* A P-256 public key from raw x || y (SEC1 uncompressed with the 0x04 prefix added). */
+/* A P-256 public key from raw x || y (SEC1 uncompressed with the 0x04 prefix added), refused
+ * off the curve (util/der.c). */
 EVP_PKEY *dcap_p256_from_raw(const uint8_t xy[DCAP_ECDSA_KEY_LEN])
 {
     uint8_t pt[1 + DCAP_ECDSA_KEY_LEN];
     pt[0] = 0x04;
     memcpy(pt + 1, xy, DCAP_ECDSA_KEY_LEN);
-    EVP_PKEY *k = NULL;
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!bld || !ctx ||
-        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt) != 1 ||
-        !(params = OSSL_PARAM_BLD_to_param(bld)) || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        k = NULL;
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    EVP_PKEY_CTX_free(ctx);
-    /* fromdata does not reject an off-curve point in OpenSSL 3.0: check explicitly. The quick
-     * check (on the curve, not infinity) is enough: P-256 has cofactor 1, so every point on
-     * the curve has the group's prime order and the full check's n*Q == O multiplication
-     * proves nothing more (SEC 1 v2, 3.2.3.1; NIST SP 800-186). */
-    if (k) {
-        EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-        if (!chk || EVP_PKEY_public_check_quick(chk) != 1) {
-            EVP_PKEY_free(k);
-            k = NULL;
-        }
-        EVP_PKEY_CTX_free(chk);
-    }
-    return k;
+    return ec_pubkey_from_point(256, pt, sizeof pt);
 }
 
 int dcap_ecdsa_p256_verify(EVP_PKEY *key, const uint8_t sig[DCAP_ECDSA_SIG_LEN],
