@@ -105,6 +105,13 @@ FAKE_TDX_OBJ += $(BUILD)/obj/tests/lib/tdx_fixture.o
 $(BUILD)/tests/fake_tdx_guest: tests/tools/fake_tdx_guest.c $(FAKE_TSM_KERNEL) tests/tools/fake_tsm_kernel.h $(FAKE_TDX_OBJ)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  TOOL $@";)$(CC) $(TESTTOOL_CFLAGS) -Isrc -Itests $(LDFLAGS) -o $@ $< $(FAKE_TSM_KERNEL) $(FAKE_TDX_OBJ) -lcrypto
+# The generator of the synthetic fuzz seeds (fuzz/seedgen/gen_seeds.c) is built with the tests
+# so that it keeps compiling; `$(BUILD)/tests/gen_seeds fuzz/seeds` rewrites the synthetic_*
+# seeds from the test hierarchies of tests/lib.
+TESTTOOL_BIN += $(BUILD)/tests/gen_seeds
+$(BUILD)/tests/gen_seeds: fuzz/seedgen/gen_seeds.c $(TEST_LIB_OBJ) $(TESTLIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  TOOL $@";)$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(TESTLIB_OBJ) $(LIBS) -lcmocka -lpthread
 # The SEV-SNP fake's certificates and reports come from tests/lib/snp_fixture.c (shared with the
 # unit tests), which writes its files with util.c.
 FAKE_SEV_OBJ := $(BUILD)/obj/src/util/util.o $(BUILD)/obj/tests/lib/snp_fixture.o

@@ -2,8 +2,10 @@
  * fuzz_dcap_collateral_set.c - libFuzzer harness for the collateral file reader of the DCAP
  * verifier (src/evidence/dcap/dcap_verify.c add_buffer): classification (JSON / PEM / DER),
  * PCS bodies, the combined JSON bundle (signed documents as strings, hex signatures and CRLs),
- * PEM certificate chains and CRLs. Seeds: fuzz/seeds/dcap_collateral_set/ (the real Phala
- * bundles and decoded PCS files of ../shared/vectors).
+ * PEM certificate chains and CRLs.
+ * Seeds: synthetic ones in fuzz/seeds/dcap_collateral_set/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (the Phala bundles and PCS files); recorded vectors are never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

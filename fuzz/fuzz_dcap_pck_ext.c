@@ -1,7 +1,10 @@
 /*
  * fuzz_dcap_pck_ext.c - libFuzzer harness for the PCK certificate SGX extension parser
  * (src/evidence/dcap/dcap_pck.c, dcap_pck_ext_parse_der). The input is the extension VALUE
- * (the DER SEQUENCE of {OID, value}); seeds are the values of the six real PCK leaves.
+ * (the DER SEQUENCE of {OID, value}).
+ * Seeds: synthetic ones in fuzz/seeds/dcap_pck_ext/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (the extension values of the real PCK leaves, extracted at run time); recorded vectors are never copied into the tree.
  * Invariants: never crashes, leaks or reads past the input; a rejection always gives a reason
  * and leaves the output zeroed; an accepted value has an SGX type 0..2 and its Configuration
  * flags only when has_configuration; parsing is deterministic.

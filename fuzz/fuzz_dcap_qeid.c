@@ -1,8 +1,9 @@
 /*
  * fuzz_dcap_qeid.c - libFuzzer harness for the DCAP signed-document split and the Enclave
  * Identity parser (src/evidence/dcap/dcap_collateral.c).
- * Seeds: fuzz/seeds/dcap_qeid/ (public Intel PCS QE identity bodies from ../shared/vectors:
- * go-tdx-guest and Phala TD_QE, Phala SGX QE).
+ * Seeds: synthetic ones in fuzz/seeds/dcap_qeid/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (Intel PCS QE identity bodies: go-tdx-guest and Phala TD_QE, Phala SGX QE); recorded vectors are never copied into the tree.
  * The input goes through dcap_signed_split("enclaveIdentity") and, when that succeeds, the
  * span through dcap_qe_identity_parse; the input is also parsed directly as a value.
  * Must never touch the network or write files.

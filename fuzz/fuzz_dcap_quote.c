@@ -1,8 +1,9 @@
 /*
  * fuzz_dcap_quote.c - libFuzzer harness for the Intel DCAP quote parser, the PEM PCK chain
  * decoder and the three signature checks (src/evidence/dcap/dcap_quote.c).
- * Seeds: fuzz/seeds/dcap_quote/ (the public real quotes of ../shared/vectors/{tdx,sgx}: TDX
- * v4, v5/TD1.5, SGX v3; the go-tdx-guest SPR quote with and without its test trailer).
+ * Seeds: synthetic ones in fuzz/seeds/dcap_quote/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (the real TDX v4, v5/TD1.5 and SGX v3 quotes); recorded vectors are never copied into the tree.
  * Every parsed quote goes through the full signature path with its embedded keys.
  * Must never touch the network or write files.
  */

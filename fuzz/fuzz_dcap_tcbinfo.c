@@ -1,8 +1,9 @@
 /*
  * fuzz_dcap_tcbinfo.c - libFuzzer harness for the DCAP signed-document split and the TCB Info
  * parser (src/evidence/dcap/dcap_collateral.c).
- * Seeds: fuzz/seeds/dcap_tcbinfo/ (public Intel PCS TCB Info bodies from ../shared/vectors:
- * go-tdx-guest SPR/EMR TDX v3, Phala TDX v3 and SGX v3).
+ * Seeds: synthetic ones in fuzz/seeds/dcap_tcbinfo/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (Intel PCS TCB Info bodies: go-tdx-guest SPR/EMR TDX v3, Phala TDX v3 and SGX v3); recorded vectors are never copied into the tree.
  * The input goes through dcap_signed_split("tcbInfo") and, when that succeeds, the span through
  * dcap_tcb_info_parse; the input is also parsed directly as a tcbInfo value.
  * Must never touch the network or write files.

@@ -9,8 +9,9 @@
  *      bounds (quotes, certificates, PCR values of the bank's digest size);
  *   3. the "tpm" backend's verify with the built-in Google roots, at a fixed time, when the
  *      input is recognised as an attestation: a verdict with a failed check, or a pass.
- * Seeds: fuzz/seeds/gce_attestation/, the two real GCE Shielded-VM attestations of
- * ../shared/vectors/tpm/go-tpm-tools (gce-cos-85-{no-nonce,nonce9009}.pb, verbatim; both pass).
+ * Seeds: none in the tree; at run time scripts/fuzz-smoke.sh adds the two recorded GCE
+ * Shielded-VM attestations of ../shared/vectors/tpm/go-tpm-tools (gce-cos-85-{no-nonce,
+ * nonce9009}.pb), which are never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

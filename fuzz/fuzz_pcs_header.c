@@ -1,8 +1,10 @@
 /*
  * fuzz_pcs_header.c - libFuzzer harness for the decoder of Intel PCS issuer-chain response
  * headers (src/collateral/pcs.c pcs_percent_decode: strict %XX, printable ASCII only, bounded).
- * A decoded chain must never be longer than its input. Seeds: fuzz/seeds/pcs_header/ (a real
- * percent-encoded TCB Info issuer chain and a few malformed escapes).
+ * A decoded chain must never be longer than its input.
+ * Seeds: synthetic ones in fuzz/seeds/pcs_header/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (a percent-encoded real TCB Info issuer chain, encoded at run time); recorded vectors are never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

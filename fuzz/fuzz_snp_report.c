@@ -1,8 +1,10 @@
 /*
  * fuzz_snp_report.c - libFuzzer harness for the SEV-SNP ATTESTATION_REPORT parser, the
  * generation/TCB decoders and the signature check (src/evidence/snp/snp_report.c).
- * Seeds: fuzz/seeds/snp_report/ (the public real reports of ../shared/vectors/snp, and
- * synthetic v5/Turin variants). The key is generated at start-up: signatures never verify,
+ * Seeds: synthetic ones in fuzz/seeds/snp_report/ (fuzz/seedgen/gen_seeds.c or hand-made), plus, at run
+ * time, the recorded vectors of ../shared/vectors that scripts/fuzz-smoke.sh maps to this
+ * harness (the real reports of ../shared/vectors/snp); recorded vectors are never copied into the tree.
+ * The key is generated at start-up: signatures never verify,
  * but the r/s conversion and the OpenSSL call run on every input that parses.
  * Must never touch the network or write files.
  */

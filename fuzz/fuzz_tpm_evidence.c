@@ -4,12 +4,11 @@
  * parsers (TPMT_PUBLIC, TPMS_ATTEST, TPMT_SIGNATURE, then the signature check and the PCR
  * digest of the quote's selection over the container's banks), and re-encode: the encoding of
  * what parsed must be the input, byte for byte.
- * Seeds: fuzz/seeds/tpm_evidence/, derived from the public vectors in ../shared/vectors/tpm:
- * gce_{sha1,sha256,sha384}.bin (go-tpm-tools gce-cos-85-nonce9009.pb: ak_pub, one quote and
- * its signature, that quote's 24 PCR values, the AK certificate of field 6), gce_nocert.bin
- * (the no-nonce file's SHA-256 quote, no certificate), swtpm.bin (trustee's libtpms quote
- * with its 24 SHA-256 PCRs and a TPMT_PUBLIC built around its SPKI's modulus), ecc_p256.bin
- * (synthetic P-256 AK, as in fuzz_tpm_quote). All signatures verify and all PCR digests match.
+ * Seeds: fuzz/seeds/tpm_evidence/ecc_p256.bin (synthetic P-256 AK, as in fuzz_tpm_quote; its
+ * signature verifies and its PCR digest matches). Framings of the recorded GCE and swtpm
+ * quotes of ../shared/vectors/tpm were tried in earlier versions; they need a protobuf
+ * decoder to rebuild at run time and are not in the tree (recorded vectors are never copied
+ * into it).
  * Must never touch the network or write files.
  */
 #include <stdint.h>

@@ -5,14 +5,9 @@
  *     u16 len | TPMS_ATTEST | u16 len | TPMT_SIGNATURE | TPMT_PUBLIC (the rest)
  * and, when all three parse, tpm_signature_verify and tpm_pcr_digest over the quote's own
  * selection.
- * Seeds: fuzz/seeds/tpm_quote/ in that framing, derived from the public vectors in
- * ../shared/vectors/tpm: gce_{sha1,sha256,sha384}.bin and gce_nononce_sha256.bin (a quote and
- * its signature from go-tpm-tools' gce-cos-85-{nonce9009,no-nonce}.pb with that file's ak_pub,
- * protobuf fields 2.1, 2.2 and 1, byte for byte); swtpm.bin (trustee's libtpms quote and
- * signature, base64-decoded, with a TPMT_PUBLIC built around its SPKI's RSA-2048 modulus:
- * restricted sign key, RSASSA-SHA256, exponent 0); ecc_p256.bin (synthetic: a P-256 key
- * generated at authoring time, a hand-built quote over SHA-256 PCRs 0-7 and its ECDSA-SHA256
- * signature). All signatures verify.
+ * Seeds: fuzz/seeds/tpm_quote/ecc_p256.bin in that framing (synthetic: a P-256 key generated
+ * at authoring time, a hand-built quote over SHA-256 PCRs 0-7 and its ECDSA-SHA256 signature,
+ * which verifies). Recorded vectors are never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

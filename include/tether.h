@@ -123,11 +123,15 @@ TETHER_API int tether_config_set_cocos_compat(struct tether_config *config, int 
  *                   (Intel RA-TLS, Gramine, rats-tls; binder #4)
  *   "ra-key-nonce"  SHA-512(SPKI || nonce), nonce in the ClientHello (Cocos 0.4.0-0.8.2,
  *                   Contrast; binder #6)
+ *   "ra-early-exporter"  SHA-512(nonce || EE || SPKI), EE = the RFC 8446 early exporter of
+ *                   the ClientHello without a PSK, computed from the ClientHello's bytes
+ *                   (draft-fossati-tls-attestation-06; binder #7). EE has no secret input:
+ *                   anyone who sees the ClientHello computes it. TLS 1.3 suites with SHA-256
+ *                   or SHA-384; a HelloRetryRequest fails the handshake.
  * NULL or "tether" restores the default, relay-resistant mode. Both ends must use the same.
  * Only a server attesting to an appraising client, with a "sim:" TEE; no CA file, keypair file
  * or Cocos compatibility; after the handshake the stream carries raw application data and
- * re-attestation is impossible. "ra-early-exporter" is refused with TETHER_ERR_USAGE: OpenSSL
- * 3.0 cannot provide it without 0-RTT resumption (docs/protocol.md section 15). */
+ * re-attestation is impossible (docs/protocol.md section 15). */
 TETHER_API int tether_config_set_insecure_legacy_mode(struct tether_config *config,
                                                       const char *mode);
 

@@ -30,7 +30,8 @@ static const char usage[] =
     "  --cocos-compat  talk to a deployed Cocos aTLS v2 server (one exchange, raw data after)\n"
     "  --insecure-legacy-mode NAME  INSECURE, for interoperability tests and the relay lab\n"
     "                  only: appraise evidence in the server's RA-TLS certificate, which is NOT\n"
-    "                  bound to this connection (ra-nonce, ra-key, ra-key-nonce;\n"
+    "                  bound to this connection (ra-nonce, ra-key, ra-key-nonce,\n"
+    "                  ra-early-exporter;\n"
     "                  docs/protocol.md \"Legacy modes\")\n";
 
 int cmd_connect(int argc, char **argv)

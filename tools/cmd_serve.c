@@ -38,7 +38,8 @@ static const char usage[] =
     "  --idle-timeout  close an attested connection after SECONDS without traffic (default 300)\n"
     "  --insecure-legacy-mode  INSECURE, for interoperability tests and the relay lab only:\n"
     "                evidence in an RA-TLS certificate, not bound to the connection\n"
-    "                (ra-nonce, ra-key, ra-key-nonce; docs/protocol.md \"Legacy modes\")\n";
+    "                (ra-nonce, ra-key, ra-key-nonce, ra-early-exporter; docs/protocol.md\n"
+    "                \"Legacy modes\")\n";
 
 struct serve_opts {
     const char *forward;

@@ -348,6 +348,13 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
 #endif
     /* The binder: our exporter, our fresh SPKI, the role label (src/binding). */
     const char *label = binder_label(ctx->server);
+    const char *payload_label = label;
+#ifdef TETHER_TEST_HOOKS
+    if (ctx->test_binder_label)
+        label = ctx->test_binder_label;
+    if (ctx->test_payload_label)
+        payload_label = ctx->test_payload_label;
+#endif
     if (export_value(ctx, label, req.context, req.context_len, exported, sizeof exported) != 0)
         goto out;
     if (binder_compute(ctx->md, spki, spki_len, exported, &b) != 0) {
@@ -367,7 +374,7 @@ int attest_answer_request(struct tether *ctx, const uint8_t *msg, size_t len)
     snprintf(p.media_type, sizeof p.media_type, "%s", att->backend->media_type);
     p.evidence = ev;
     p.evidence_len = ev_len;
-    snprintf(p.exporter_label, sizeof p.exporter_label, "%s", label);
+    snprintf(p.exporter_label, sizeof p.exporter_label, "%s", payload_label);
     memcpy(p.aik_pub_hash, b.aik_pub_hash, b.hash_len);
     p.aik_pub_hash_len = b.hash_len;
     memcpy(p.binding, b.binding, b.hash_len);

@@ -303,6 +303,11 @@ out:
 static SSL_CTX *build_ssl_ctx(struct tether_config *c, bool server, struct error_state *err);
 
 #ifdef TETHER_TEST_HOOKS
+/* Every object built with the test hooks carries this string, which survives stripping:
+ * scripts/check-symbols.sh refuses a library or command that contains it. */
+__attribute__((used)) static const char test_hooks_marker[] =
+    "TETHER_TEST_HOOKS build: test-only powers, never ship";
+
 /* Test-only: hand each NSS key-log line to the connection it belongs to (tether_test_set_
  * keylog). Never compiled into libtether. */
 static void test_keylog_dispatch(const SSL *ssl, const char *line)

@@ -55,6 +55,9 @@ static struct tether *conn_new(struct tether_config *cfg, bool server)
     ctx->we_attest = server ? server_attests : client_attests;
     ctx->we_appraise = server ? client_attests : server_attests;
     ctx->compat = !server && cfg->cocos_compat;
+    /* Per-type frame limits: requests are small; tether writes 16 KiB data frames, 1 MiB is
+     * ample; authenticators up to the 16 MiB cap (cocos-ea-wire.md 4.2). */
+    ea_frame_asm_init(&ctx->in, REQUEST_FRAME_MAX, EA_FRAME_MAX_PAYLOAD, APP_QUEUE_MAX);
     return ctx;
 }
 
@@ -76,7 +79,7 @@ TETHER_API void tether_free(struct tether *ctx)
     free(ctx->req_msg);
     free(ctx->seen_ctx);
     free_secret(ctx->out, ctx->out_cap);
-    free_secret(ctx->in_buf, ctx->in_cap);
+    ea_frame_asm_free(&ctx->in);
     free_secret(ctx->app, ctx->app_cap);
     tether_result_free(ctx->result);
     EVP_PKEY_free(ctx->next_key);
@@ -256,80 +259,45 @@ static int read_some(struct tether *ctx, uint8_t *dst, size_t n)
     return ssl_result(ctx, r, "read");
 }
 
-static size_t frame_limit(uint8_t type)
-{
-    switch (type) {
-    case EA_FRAME_REQUEST:
-        return REQUEST_FRAME_MAX;
-    case EA_FRAME_DATA:
-        return APP_QUEUE_MAX; /* tether writes 16 KiB frames; 1 MiB is ample */
-    default:
-        return EA_FRAME_MAX_PAYLOAD;
-    }
-}
-
-/* Assemble one frame. 1 when a whole frame is in in_type/in_buf/in_len, WANT_*, 0 at the
- * peer's close between frames, -1. Reads exactly the frame's bytes, never more: in Cocos
- * compatibility mode the bytes after the frame are raw application data. */
+/* Assemble one frame (src/ea/frame.c keeps the header, the per-type limits and the payload
+ * buffer). 1 when a whole frame is ready, WANT_*, 0 at the peer's close between frames, -1.
+ * Reads exactly the frame's bytes, never more: in Cocos compatibility mode the bytes after
+ * the frame are raw application data and stay in the TLS buffer. */
 static int read_frame(struct tether *ctx)
 {
-    while (ctx->in_hdr_got < EA_FRAME_HEADER_LEN) {
-        int r = read_some(ctx, ctx->in_hdr + ctx->in_hdr_got, EA_FRAME_HEADER_LEN - ctx->in_hdr_got);
+    struct ea_frame_asm *a = &ctx->in;
+    for (;;) {
+        uint8_t *dst = NULL;
+        size_t n = 0;
+        int st = ea_frame_asm_space(a, &dst, &n);
+        switch (st) {
+        case EA_FRAME_ASM_READY:
+            return 1;
+        case EA_FRAME_ASM_NEED_MORE:
+            break;
+        case EA_FRAME_ASM_MALFORMED:
+            return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_malformed",
+                             "malformed frame header %02x %02x%02x%02x%02x", a->hdr[0], a->hdr[1],
+                             a->hdr[2], a->hdr[3], a->hdr[4]);
+        case EA_FRAME_ASM_TOO_LARGE:
+            return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_too_large",
+                             "frame type %u of %u bytes exceeds its limit", a->type, a->len);
+        case EA_FRAME_ASM_NOMEM:
+            return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "out of memory");
+        default:
+            return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "frame assembler misuse");
+        }
+        int r = read_some(ctx, dst, n);
         if (r == 0) {
-            if (ctx->in_hdr_got)
-                return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_truncated",
-                                 "peer closed inside a frame header");
-            return 0;
-        }
-        if (r < 0)
-            return r;
-        ctx->in_hdr_got += (size_t)r;
-        if (ctx->in_hdr_got == EA_FRAME_HEADER_LEN) {
-            if (ea_frame_header_parse(ctx->in_hdr, &ctx->in_type, &ctx->in_len) != 0)
-                return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_malformed",
-                                 "malformed frame header %02x %02x%02x%02x%02x", ctx->in_hdr[0],
-                                 ctx->in_hdr[1], ctx->in_hdr[2], ctx->in_hdr[3], ctx->in_hdr[4]);
-            if (ctx->in_len > frame_limit(ctx->in_type))
-                return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_too_large",
-                                 "frame type %u of %u bytes exceeds its limit", ctx->in_type,
-                                 ctx->in_len);
-            ctx->in_got = 0;
-        }
-    }
-    while (ctx->in_got < ctx->in_len) {
-        /* Grow with the bytes actually received: a forged length costs the peer, not us. */
-        if (ctx->in_got == ctx->in_cap) {
-            size_t cap = ctx->in_cap ? ctx->in_cap * 2 : 4096;
-            if (cap > ctx->in_len)
-                cap = ctx->in_len;
-            uint8_t *grown = malloc(cap);
-            if (!grown)
-                return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "out of memory");
-            if (ctx->in_got)
-                memcpy(grown, ctx->in_buf, ctx->in_got);
-            free_secret(ctx->in_buf, ctx->in_cap);
-            ctx->in_buf = grown;
-            ctx->in_cap = cap;
-        }
-        /* Never past this frame: the bytes after it belong to the next frame (or, in Cocos
-         * compatibility mode, to the application) and stay in the TLS buffer. */
-        size_t want = (ctx->in_cap < ctx->in_len ? ctx->in_cap : ctx->in_len) - ctx->in_got;
-        int r = read_some(ctx, ctx->in_buf + ctx->in_got, want);
-        if (r == 0)
+            if (ea_frame_asm_idle(a))
+                return 0;
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_truncated",
                              "peer closed inside a frame");
+        }
         if (r < 0)
             return r;
-        ctx->in_got += (size_t)r;
+        ea_frame_asm_commit(a, (size_t)r); /* errors surface from ea_frame_asm_space */
     }
-    return 1;
-}
-
-static void frame_consumed(struct tether *ctx)
-{
-    ctx->in_hdr_got = 0;
-    ctx->in_got = 0;
-    ctx->in_len = 0;
 }
 
 static bool attest_done(const struct tether *ctx)
@@ -347,26 +315,31 @@ static bool may_carry_data(const struct tether *ctx)
 static int dispatch_frame(struct tether *ctx)
 {
     int rc = 0;
-    switch (ctx->in_type) {
+    uint8_t type = 0;
+    const uint8_t *payload = NULL;
+    uint32_t len = 0;
+    if (!ea_frame_asm_frame(&ctx->in, &type, &payload, &len))
+        return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "no frame to dispatch");
+    switch (type) {
     case EA_FRAME_REQUEST:
-        rc = attest_answer_request(ctx, ctx->in_buf, ctx->in_len);
+        rc = attest_answer_request(ctx, payload, len);
         break;
     case EA_FRAME_AUTHENTICATOR:
-        rc = attest_check_authenticator(ctx, ctx->in_buf, ctx->in_len);
+        rc = attest_check_authenticator(ctx, payload, len);
         break;
     case EA_FRAME_DATA:
         /* T-16: application data before the attestation finished is a protocol violation. */
         if (!may_carry_data(ctx))
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_before_attestation",
                              "peer sent application data before attestation completed");
-        if (ctx->app_len - ctx->app_off + ctx->in_len > APP_QUEUE_MAX)
+        if (ctx->app_len - ctx->app_off + len > APP_QUEUE_MAX)
             return conn_fail(ctx, TETHER_ERR_PROTOCOL, "data_overflow",
                              "too much application data buffered during re-attestation");
         if (ctx->app_off == ctx->app_len)
             ctx->app_off = ctx->app_len = 0;
-        if (ctx->in_len > ctx->app_cap - ctx->app_len) {
+        if (len > ctx->app_cap - ctx->app_len) {
             size_t pending = ctx->app_len - ctx->app_off;
-            size_t cap = pending + ctx->in_len;
+            size_t cap = pending + len;
             if (cap < DATA_FRAME_CHUNK)
                 cap = DATA_FRAME_CHUNK;
             uint8_t *grown = malloc(cap);
@@ -380,15 +353,15 @@ static int dispatch_frame(struct tether *ctx)
             ctx->app = grown;
             ctx->app_cap = cap;
         }
-        if (ctx->in_len)
-            memcpy(ctx->app + ctx->app_len, ctx->in_buf, ctx->in_len);
-        ctx->app_len += ctx->in_len;
+        if (len)
+            memcpy(ctx->app + ctx->app_len, payload, len);
+        ctx->app_len += len;
         break;
     default:
         return conn_fail(ctx, TETHER_ERR_PROTOCOL, "frame_malformed", "unknown frame type %u",
-                         ctx->in_type);
+                         type);
     }
-    frame_consumed(ctx);
+    ea_frame_asm_next(&ctx->in);
     return rc;
 }
 
@@ -461,7 +434,7 @@ static int handshake_step(struct tether *ctx)
                              "peer closed the connection during attestation");
         if (r < 0)
             return r;
-        bool first_request = ctx->in_type == EA_FRAME_REQUEST && !ctx->sent_auth;
+        bool first_request = ctx->in.type == EA_FRAME_REQUEST && !ctx->sent_auth;
         if (dispatch_frame(ctx) != 0)
             return -1;
         /* Mutual: the server asks the client once it has answered the client's request. */
@@ -776,5 +749,15 @@ void tether_test_set_keylog(struct tether *ctx, void (*cb)(void *, const char *)
 {
     ctx->test_keylog = cb;
     ctx->test_keylog_arg = arg;
+}
+
+/* Declared in tests/lib/core_hooks.h (test code only). */
+void tether_test_set_labels(struct tether *ctx, const char *binder_label,
+                            const char *payload_label);
+void tether_test_set_labels(struct tether *ctx, const char *binder_label,
+                            const char *payload_label)
+{
+    ctx->test_binder_label = binder_label;
+    ctx->test_payload_label = payload_label;
 }
 #endif

@@ -1,7 +1,8 @@
 /*
  * legacy.c - the INSECURE legacy binding modes (legacy.h; docs/protocol.md "Legacy modes"):
  * RA-TLS certificates with evidence over a client nonce (ra-nonce), over the certificate key
- * (ra-key) or over both (ra-key-nonce). Opt-in only, for interoperability and the relay lab.
+ * (ra-key), over both (ra-key-nonce), or over the nonce, the early exporter of the ClientHello
+ * and the key (ra-early-exporter). Opt-in only, for interoperability and the relay lab.
  *
  * Must never: be reachable without tether_config_set_insecure_legacy_mode; take report_data
  * from anyone (legacy_make_identity derives it from the certificate it is building and the
@@ -19,6 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "binding/early_exporter.h"
 #include "binding/ratls_ext.h"
 #include "tls/tls_internal.h"
 #include "util/der.h"
@@ -55,6 +57,124 @@ int legacy_cert_extension(const X509 *cert, const uint8_t **value, size_t *len)
         return -1;
     *value = ASN1_STRING_get0_data(d);
     *len = (size_t)ASN1_STRING_length(d);
+    return 0;
+}
+
+/* ---- ra-early-exporter: the ClientHello exactly as it went over the wire ----
+ * OpenSSL's message callback hands us every handshake message, header included, as sent
+ * (client) or received (server), before the server's certificate callback runs. We keep the
+ * first ClientHello and count them: a second one means a HelloRetryRequest, which this mode
+ * refuses (the early secret is defined over the first ClientHello, but the certificate would
+ * then be built after the second; a mode that is insecure anyway gains nothing from the
+ * extra case). The state hangs off the SSL as ex_data and dies with it. */
+
+struct legacy_ch {
+    uint8_t *ch;         /* the first ClientHello message, or NULL */
+    size_t ch_len;
+    int n_client_hellos; /* saturates at 2 */
+    bool too_large;
+    bool hrr;            /* a HelloRetryRequest was sent or received */
+};
+
+static const uint8_t hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+static int ch_index = -1;
+
+static void ch_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    struct legacy_ch *st = ptr;
+    if (st) {
+        OPENSSL_free(st->ch);
+        OPENSSL_free(st);
+    }
+}
+
+static void ch_index_init(void)
+{
+    ch_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ch_free);
+}
+
+static struct legacy_ch *ch_state(SSL *ssl, bool create)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ch_index_init);
+    if (ch_index < 0)
+        return NULL;
+    struct legacy_ch *st = SSL_get_ex_data(ssl, ch_index);
+    if (!st && create) {
+        st = OPENSSL_zalloc(sizeof *st);
+        if (st && SSL_set_ex_data(ssl, ch_index, st) != 1) {
+            OPENSSL_free(st);
+            st = NULL;
+        }
+    }
+    return st;
+}
+
+static int callback_failed(struct tether *ctx, int category, const char *code, const char *msg);
+
+static void legacy_msg_cb(int write_p, int version, int content_type, const void *buf,
+                          size_t len, SSL *ssl, void *arg)
+{
+    (void)version, (void)arg;
+    struct tether *ctx = SSL_get_app_data(ssl);
+    if (!ctx || !legacy_mode_uses_early_exporter(ctx->cfg->legacy_mode) ||
+        content_type != SSL3_RT_HANDSHAKE || len < 1)
+        return;
+    const uint8_t *p = buf;
+    struct legacy_ch *st = ch_state(ssl, true);
+    if (!st)
+        return; /* the certificate callback and the appraisal find no ClientHello and fail */
+    if (p[0] == SSL3_MT_CLIENT_HELLO && (ctx->server ? !write_p : write_p)) {
+        if (st->n_client_hellos < 2)
+            st->n_client_hellos++;
+        if (st->n_client_hellos == 1) {
+            if (len > CLIENT_HELLO_MAX || !(st->ch = OPENSSL_memdup(buf, len)))
+                st->too_large = true;
+            else
+                st->ch_len = len;
+        }
+    } else if (p[0] == SSL3_MT_SERVER_HELLO && len >= 6 + 32 &&
+               memcmp(p + 6, hrr_random, sizeof hrr_random) == 0) {
+        st->hrr = true;
+        if (!ctx->server)
+            callback_failed(ctx, TETHER_ERR_PROTOCOL, "legacy_hrr_unsupported",
+                            "the server sent a HelloRetryRequest: ra-early-exporter refuses it "
+                            "(docs/protocol.md 15.5)");
+    }
+}
+
+/* EE of this handshake: from the one ClientHello and the cipher suite's hash. 0, or -1 with
+ * a code and message for the caller to report. */
+static int handshake_early_exporter(SSL *ssl, const SSL_CIPHER *cipher,
+                                    uint8_t ee[static LEGACY_EE_LEN], const EVP_MD **md_out,
+                                    const char **code, char *msg, size_t msg_len)
+{
+    struct legacy_ch *st = ch_state(ssl, false);
+    if (st && (st->hrr || st->n_client_hellos > 1)) {
+        *code = "legacy_hrr_unsupported";
+        snprintf(msg, msg_len, "this handshake had a HelloRetryRequest: ra-early-exporter "
+                               "refuses it (docs/protocol.md 15.5)");
+        return -1;
+    }
+    if (!st || !st->ch || st->too_large) {
+        *code = "legacy_early_exporter_unavailable";
+        snprintf(msg, msg_len, "the handshake's ClientHello was not captured%s",
+                 st && st->too_large ? " (larger than 64 KiB)" : "");
+        return -1;
+    }
+    const EVP_MD *md = cipher ? SSL_CIPHER_get_handshake_digest(cipher) : NULL;
+    const char *why = NULL;
+    if (legacy_early_exporter(md, st->ch, st->ch_len, ee, &why) != 0) {
+        *code = "legacy_early_exporter_unavailable";
+        snprintf(msg, msg_len, "no early exporter for this handshake: %s", why ? why : "?");
+        return -1;
+    }
+    if (md_out)
+        *md_out = md;
     return 0;
 }
 
@@ -110,8 +230,8 @@ static int backend_tag(const char *backend, uint64_t *tag)
  * and evidence over the report_data the mode derives from that certificate's SPKI (and the
  * client's nonce). Nothing else in this file calls the attester. */
 static int legacy_make_identity(struct tether_config *cfg, enum legacy_mode m,
-                                const uint8_t *nonce, EVP_PKEY **key_out, X509 **cert_out,
-                                struct error_state *err)
+                                const uint8_t *nonce, const uint8_t *ee, EVP_PKEY **key_out,
+                                X509 **cert_out, struct error_state *err)
 {
     struct attester_handle *att;
     if (config_attester(cfg, &att, err) != 0)
@@ -132,8 +252,9 @@ static int legacy_make_identity(struct tether_config *cfg, enum legacy_mode m,
     struct bytes_writer w;
     writer_init(&w, RATLS_EXT_MAX);
     int rc = -1;
-    if (spki_len <= 0 || legacy_binder_compute(m, spki, (size_t)spki_len, nonce,
-                                               nonce ? LEGACY_NONCE_LEN : 0, &b) != 0) {
+    if (spki_len <= 0 ||
+        legacy_binder_compute_ee(m, spki, (size_t)spki_len, nonce, nonce ? LEGACY_NONCE_LEN : 0,
+                                 ee, ee ? LEGACY_EE_LEN : 0, &b) != 0) {
         error_set(err, TETHER_ERR_INTERNAL, "internal", "cannot make the legacy TLS key");
         error_append_openssl(err);
         goto out;
@@ -186,19 +307,10 @@ out:
 
 int legacy_mode_from_name(const char *name, enum legacy_mode *out, struct error_state *err)
 {
-    int rc = legacy_mode_parse(name, out);
-    if (rc == -2) {
-        error_set(err, TETHER_ERR_USAGE, "legacy_mode_unsupported",
-                  "ra-early-exporter cannot be implemented on OpenSSL 3.0: the early exporter "
-                  "exists only with 0-RTT, which needs resumption, which tether forbids, and the "
-                  "normal exporter is not available while the certificate is built "
-                  "(docs/protocol.md, \"Legacy modes\")");
-        return -1;
-    }
-    if (rc != 0) {
+    if (legacy_mode_parse(name, out) != 0) {
         error_set(err, TETHER_ERR_USAGE, "usage",
                   "unknown legacy mode \"%.64s\" (insecure legacy modes: ra-nonce, ra-key, "
-                  "ra-key-nonce; \"tether\" for the default)",
+                  "ra-key-nonce, ra-early-exporter; \"tether\" for the default)",
                   name);
         return -1;
     }
@@ -216,7 +328,7 @@ int legacy_config_prepare(struct tether_config *cfg, struct error_state *err)
         return 0;
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    if (legacy_make_identity(cfg, LEGACY_RA_KEY, NULL, &key, &cert, err) != 0)
+    if (legacy_make_identity(cfg, LEGACY_RA_KEY, NULL, NULL, &key, &cert, err) != 0)
         return -1;
     pthread_mutex_lock(&cfg->lock);
     if (!cfg->legacy_id.key) { /* another thread may have been first: keep one identity */
@@ -254,12 +366,22 @@ static int legacy_servername_cb(SSL *ssl, int *alert, void *arg)
     struct tether *ctx = SSL_get_app_data(ssl);
     if (!ctx || !ctx->server || !legacy_mode_has_nonce(ctx->cfg->legacy_mode))
         return SSL_TLSEXT_ERR_OK;
+    struct legacy_ch *st = legacy_mode_uses_early_exporter(ctx->cfg->legacy_mode)
+                               ? ch_state(ssl, false)
+                               : NULL;
+    if (st && (st->hrr || st->n_client_hellos > 1)) { /* the ClientHello after a retry */
+        callback_failed(ctx, TETHER_ERR_PROTOCOL, "legacy_hrr_unsupported",
+                        "the handshake needed a HelloRetryRequest: ra-early-exporter refuses it "
+                        "(docs/protocol.md 15.5)");
+        *alert = SSL_AD_HANDSHAKE_FAILURE;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (legacy_sni_decode(name, ctx->legacy.nonce) != 0) {
         char msg[256];
         snprintf(msg, sizeof msg,
-                 "the client sent no nonce in its server_name (got %s%.80s%s; a ra-nonce or "
-                 "ra-key-nonce client sends \"<64 hex digits>.nonce\")",
+                 "the client sent no nonce in its server_name (got %s%.80s%s; a ra-nonce, "
+                 "ra-key-nonce or ra-early-exporter client sends \"<64 hex digits>.nonce\")",
                  name ? "\"" : "", name ? name : "none", name ? "\"" : "");
         callback_failed(ctx, TETHER_ERR_PROTOCOL, "legacy_nonce_missing", msg);
         *alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -277,9 +399,19 @@ static int legacy_cert_cb(SSL *ssl, void *arg)
     struct tether *ctx = SSL_get_app_data(ssl);
     if (!ctx || !ctx->server || ctx->cfg->legacy_mode == LEGACY_NONE)
         return 1;
+    enum legacy_mode m = ctx->cfg->legacy_mode;
+    /* ra-early-exporter: the early exporter of the ClientHello, with the hash of the suite
+     * OpenSSL has already chosen (TLS 1.3 picks it before the certificate callback). */
+    uint8_t ee[LEGACY_EE_LEN];
+    if (legacy_mode_uses_early_exporter(m)) {
+        const char *code = NULL;
+        char msg[256];
+        if (handshake_early_exporter(ssl, SSL_get_pending_cipher(ssl), ee, NULL, &code, msg,
+                                     sizeof msg) != 0)
+            return callback_failed(ctx, TETHER_ERR_PROTOCOL, code, msg);
+    }
     if (ctx->legacy.cert_set) /* again after a HelloRetryRequest: keep the first one */
         return 1;
-    enum legacy_mode m = ctx->cfg->legacy_mode;
     struct tether_config *cfg = ctx->cfg;
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
@@ -289,7 +421,9 @@ static int legacy_cert_cb(SSL *ssl, void *arg)
         if (!ctx->legacy.have_nonce)
             return callback_failed(ctx, TETHER_ERR_PROTOCOL, "legacy_nonce_missing",
                                    "the client sent no nonce in its server_name");
-        if (legacy_make_identity(cfg, m, ctx->legacy.nonce, &key, &cert, &err) != 0)
+        if (legacy_make_identity(cfg, m, ctx->legacy.nonce,
+                                 legacy_mode_uses_early_exporter(m) ? ee : NULL, &key, &cert,
+                                 &err) != 0)
             return callback_failed(ctx, err.category, err.code, err.msg);
     } else {
         if (legacy_config_prepare(cfg, &err) != 0)
@@ -325,6 +459,8 @@ int legacy_server_ctx(SSL_CTX *x)
 {
     SSL_CTX_set_tlsext_servername_callback(x, legacy_servername_cb);
     SSL_CTX_set_cert_cb(x, legacy_cert_cb, NULL);
+    /* ra-early-exporter's ClientHello capture; a no-op in the other modes. */
+    SSL_CTX_set_msg_callback(x, legacy_msg_cb);
     return 0;
 }
 
@@ -359,6 +495,14 @@ int legacy_attach(struct tether *ctx)
     enum legacy_mode m = ctx->cfg->legacy_mode;
     if (ctx->server || !legacy_mode_has_nonce(m))
         return 0;
+    if (legacy_mode_uses_early_exporter(m)) {
+        /* Keep the ClientHello we send: its early exporter is in the expected binder. */
+        if (!ch_state(ctx->ssl, true)) {
+            error_set(&ctx->err, TETHER_ERR_INTERNAL, "internal", "out of memory");
+            goto fail;
+        }
+        SSL_set_msg_callback(ctx->ssl, legacy_msg_cb);
+    }
     /* The nonce replaces any server name the caller gave (Cocos <= 0.8.2 did the same). */
     char sni[LEGACY_SNI_LEN + 1];
     if (RAND_bytes(ctx->legacy.nonce, LEGACY_NONCE_LEN) != 1) {
@@ -413,14 +557,17 @@ static int legacy_appraise_peer(struct tether *ctx)
         return conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "out of memory");
     struct tether_result *r = ctx->result;
     const char *mode = legacy_mode_name(m);
-    char detail[256];
+    char detail[320];
     snprintf(detail, sizeof detail,
              "INSECURE legacy binding %s: the evidence is in the TLS certificate and bound to "
              "%s, not to this TLS connection (docs/protocol.md, \"Legacy modes\")",
              mode,
              m == LEGACY_RA_NONCE ? "a client nonce only"
              : m == LEGACY_RA_KEY ? "the certificate key only, with no freshness"
-                                  : "the certificate key and a client nonce");
+             : m == LEGACY_RA_EARLY_EXPORTER
+                 ? "a client nonce, the ClientHello's early exporter (no PSK: public) and the "
+                   "certificate key"
+                 : "the certificate key and a client nonce");
     result_check(r, "legacy.mode", CHECK_SKIP, NULL, "tether", mode, detail);
 
     /* 1. The certificate whose key the TLS CertificateVerify proved; its SPKI byte-exact. */
@@ -446,7 +593,31 @@ static int legacy_appraise_peer(struct tether *ctx)
                  "SHA-256 of the server certificate's SPKI; the TLS handshake proved possession "
                  "of this key, and that is all it proved");
 
-    /* 2. The RA-TLS extension. */
+    /* 2. ra-early-exporter: the early exporter of the ClientHello WE sent, with the hash of
+     *    the suite this connection negotiated. */
+    uint8_t ee[LEGACY_EE_LEN];
+    bool use_ee = legacy_mode_uses_early_exporter(m);
+    if (use_ee) {
+        const char *code = NULL;
+        char msg[256];
+        const EVP_MD *md = NULL;
+        if (handshake_early_exporter(ctx->ssl, SSL_get_current_cipher(ctx->ssl), ee, &md, &code,
+                                     msg, sizeof msg) != 0) {
+            result_check(r, "legacy.early_exporter", CHECK_FAIL, code, NULL, NULL, msg);
+            attest_appraisal_failed(ctx);
+            goto out;
+        }
+        char ee_hex[2 * LEGACY_EE_LEN + 1];
+        hex_encode(ee, LEGACY_EE_LEN, ee_hex);
+        char ee_detail[200];
+        snprintf(ee_detail, sizeof ee_detail,
+                 "TLS-Early-Exporter(\"" LEGACY_EE_LABEL "\", \"\", 32) of our ClientHello "
+                 "with %s and no PSK: anyone who saw the ClientHello computes it",
+                 EVP_MD_get0_name(md));
+        result_check(r, "legacy.early_exporter", CHECK_PASS, NULL, NULL, ee_hex, ee_detail);
+    }
+
+    /* 2b. The RA-TLS extension. */
     const uint8_t *val = NULL;
     size_t val_len = 0;
     int found = legacy_cert_extension(peer, &val, &val_len);
@@ -479,11 +650,13 @@ static int legacy_appraise_peer(struct tether *ctx)
     result_check(r, "legacy.extension", CHECK_PASS, NULL, RATLS_EXT_OID, tag_s,
                  "interoperable RA-TLS evidence (tether sim, private tag)");
 
-    /* 3. Expected values from OUR nonce and the certificate's SPKI; then the pipeline. The
-     *    hardware-signed report_data decides. */
+    /* 3. Expected values from OUR nonce (and early exporter) and the certificate's SPKI; then
+     *    the pipeline. The hardware-signed report_data decides. */
     struct binder b;
-    if (legacy_binder_compute(m, spki, spki_len, ctx->legacy.have_nonce ? ctx->legacy.nonce : NULL,
-                              ctx->legacy.have_nonce ? LEGACY_NONCE_LEN : 0, &b) != 0) {
+    if (legacy_binder_compute_ee(m, spki, spki_len,
+                                 ctx->legacy.have_nonce ? ctx->legacy.nonce : NULL,
+                                 ctx->legacy.have_nonce ? LEGACY_NONCE_LEN : 0,
+                                 use_ee ? ee : NULL, use_ee ? LEGACY_EE_LEN : 0, &b) != 0) {
         conn_fail(ctx, TETHER_ERR_INTERNAL, "internal", "legacy binder computation failed");
         goto out;
     }
@@ -558,6 +731,13 @@ int legacy_on_tls_done(struct tether *ctx)
         return 0;
     }
     ctx->framed = false;
+    if (ctx->server && legacy_mode_uses_early_exporter(m)) {
+        struct legacy_ch *st = ch_state(ctx->ssl, false);
+        if (!st || st->hrr || st->n_client_hellos != 1)
+            return conn_fail(ctx, TETHER_ERR_PROTOCOL, "legacy_hrr_unsupported",
+                             "ra-early-exporter handshake with %d ClientHellos",
+                             st ? st->n_client_hellos : 0);
+    }
     if (ctx->server)
         return ctx->legacy.cert_set ? 1
                                     : conn_fail(ctx, TETHER_ERR_INTERNAL, "internal",

@@ -44,6 +44,8 @@
 #include "tether.h"
 
 #include "binding/binder.h"
+#include "binding/early_exporter.h"
+#include "binding/legacy_binder.h"
 #include "ea/ea.h"
 #include "evidence/evidence.h"
 #include "policy/result.h"
@@ -854,9 +856,16 @@ struct conn_obs {
     char formula[160];
     int key_hash_covers_spki; /* -1 unknown, 0 no, 1 yes */
     struct ea_obs ea;
+    /* The ClientHello we sent (message callback) and its early exporter, RFC 8446 without a
+     * PSK: TLS-Early-Exporter("attestation-binder", "", 32) with the suite's hash. */
+    uint8_t *ch;
+    size_t ch_len;
+    int n_ch;
+    uint8_t ee[LEGACY_EE_LEN];
+    bool has_ee;
 };
 
-enum { FORMULA_NONE = 0, FORMULA_KEY, FORMULA_NONCE, FORMULA_KEY_NONCE };
+enum { FORMULA_NONE = 0, FORMULA_KEY, FORMULA_NONCE, FORMULA_KEY_NONCE, FORMULA_EARLY_EXPORTER };
 
 static void conn_obs_clear(struct conn_obs *c)
 {
@@ -865,7 +874,36 @@ static void conn_obs_clear(struct conn_obs *c)
     free(c->spki);
     claims_clear(&c->cev.claims);
     claims_clear(&c->ea.claims);
+    free(c->ch);
     memset(c, 0, sizeof *c);
+}
+
+/* The first ClientHello this connection sends, byte-exact (bounded); later ones counted. */
+static void probe_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                         SSL *ssl, void *arg)
+{
+    (void)version, (void)ssl;
+    struct conn_obs *c = arg;
+    const uint8_t *p = buf;
+    if (!c || !write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+        p[0] != SSL3_MT_CLIENT_HELLO)
+        return;
+    if (c->n_ch < 2)
+        c->n_ch++;
+    if (c->n_ch == 1 && len <= CLIENT_HELLO_MAX && (c->ch = malloc(len)) != NULL) {
+        memcpy(c->ch, buf, len);
+        c->ch_len = len;
+    }
+}
+
+/* The early exporter of a TLS 1.3 handshake with one ClientHello (no HelloRetryRequest). */
+static void observe_early_exporter(SSL *ssl, struct conn_obs *c)
+{
+    const SSL_CIPHER *ci = SSL_get_current_cipher(ssl);
+    const char *why = NULL;
+    c->has_ee = SSL_version(ssl) == TLS1_3_VERSION && c->n_ch == 1 && c->ch && ci &&
+                legacy_early_exporter(SSL_CIPHER_get_handshake_digest(ci), c->ch, c->ch_len,
+                                      c->ee, &why) == 0;
 }
 
 /* Claims of recognised evidence, without trust anchors: the backend parses and fills the
@@ -1215,6 +1253,8 @@ static int probe_connect(struct probe_run *pr, struct conn_obs *c, bool do_ea)
         goto out;
     }
     SSL_set_bio(ssl, bio, bio);
+    SSL_set_msg_callback(ssl, probe_msg_cb);
+    SSL_set_msg_callback_arg(ssl, c);
     if (c->sni[0] && SSL_set_tlsext_host_name(ssl, c->sni) != 1) {
         snprintf(c->error, sizeof c->error, "invalid server name");
         goto out;
@@ -1252,6 +1292,7 @@ static int probe_connect(struct probe_run *pr, struct conn_obs *c, bool do_ea)
     c->tls_ok = true;
     rc = 0;
     observe_tls(ssl, c);
+    observe_early_exporter(ssl, c);
     if (do_ea) {
         if (c->tls_version == TLS1_3_VERSION)
             ea_exchange(ssl, fd, &c->ea, pr->timeout_ms);
@@ -1305,9 +1346,9 @@ static int match_formula(const uint8_t rd[64], const struct conn_obs *c, char *d
     struct cand {
         int cls;
         const char *what;
-        struct part parts[2];
+        struct part parts[3];
         size_t np;
-    } cands[16];
+    } cands[24];
     size_t nc = 0;
     const struct part spki = {c->spki, c->spki_len};
     const struct part nraw = {c->nonce, PROBE_NONCE_LEN};
@@ -1317,6 +1358,9 @@ static int match_formula(const uint8_t rd[64], const struct conn_obs *c, char *d
     if (c->spki) {
         cands[nc++] = (struct cand){FORMULA_KEY, "SPKI", {spki}, 1};
     }
+    if (c->has_ee) /* binder #3: the early exporter alone */
+        cands[nc++] = (struct cand){FORMULA_EARLY_EXPORTER, "early-exporter",
+                                    {{c->ee, LEGACY_EE_LEN}}, 1};
     if (c->has_nonce) {
         cands[nc++] = (struct cand){FORMULA_NONCE, "nonce", {nraw}, 1};
         cands[nc++] = (struct cand){FORMULA_NONCE, "nonce-hex-text", {nhex}, 1};
@@ -1328,6 +1372,15 @@ static int match_formula(const uint8_t rd[64], const struct conn_obs *c, char *d
             cands[nc++] = (struct cand){FORMULA_KEY_NONCE, "SPKI || nonce-hex-text", {spki, nhex}, 2};
             cands[nc++] = (struct cand){FORMULA_KEY_NONCE, "nonce || SPKI", {nraw, spki}, 2};
             cands[nc++] = (struct cand){FORMULA_KEY_NONCE, "nonce-hex-text || SPKI", {nhex, spki}, 2};
+        }
+        /* draft-fossati-tls-attestation-06 binders #5 and #7 (tether's ra-early-exporter) */
+        if (c->has_ee) {
+            const struct part ee = {c->ee, LEGACY_EE_LEN};
+            cands[nc++] = (struct cand){FORMULA_EARLY_EXPORTER, "nonce || early-exporter",
+                                        {nraw, ee}, 2};
+            if (c->spki)
+                cands[nc++] = (struct cand){FORMULA_EARLY_EXPORTER,
+                                            "nonce || early-exporter || SPKI", {nraw, ee, spki}, 3};
         }
         /* the nonce itself as report_data */
         if (rd_is(rd, c->nonce, PROBE_NONCE_LEN)) {
@@ -1445,6 +1498,9 @@ static const char *class_label(const char *cls)
         return "key-bound, no nonce (pre-handshake RA-TLS style)";
     if (!strcmp(cls, "key+nonce"))
         return "key+nonce (certificate key and client nonce, intra-handshake)";
+    if (!strcmp(cls, "early-exporter"))
+        return "early-exporter (the TLS early exporter of the ClientHello, computable by anyone "
+               "who sees it; intra-handshake)";
     if (!strcmp(cls, "unbound"))
         return "evidence observed, binding undetermined";
     return "no attestation observed";
@@ -1562,6 +1618,23 @@ static void legacy_verdict(struct verdict *v, struct conn_obs *cs, bool key_reus
         reason(v, "relay: open with a leaked certificate key: the attacker completes the "
                   "handshake with it and presents the genuine evidence, which names nothing of "
                   "the client's connection (binder #4)");
+        break;
+    case FORMULA_EARLY_EXPORTER:
+        v->cls = "early-exporter";
+        set_open(v, 0, 1, 1);
+        v->relay_if = "with a leaked certificate key and the genuine TEE's evidence read out of "
+                      "its encrypted handshake (e.g. a leaked handshake traffic secret)";
+        reason(v, "the evidence covers the early exporter of the client's ClientHello: without "
+                  "a PSK it has no secret input, so anyone who sees the ClientHello computes "
+                  "it; it ties the evidence to the ClientHello, not to the connection's keys "
+                  "(binders #3/#5/#7, draft-fossati-tls-attestation-06)");
+        reason(v, "relay: open with a leaked certificate key once the genuine TEE's evidence "
+                  "can be read: the attacker forwards the client's ClientHello verbatim to a "
+                  "genuine TEE (whose Certificate is then encrypted under the client's key "
+                  "share), and with that evidence and key answers the client with its own key "
+                  "share; a relay that opens its own handshake fails (another ClientHello)");
+        reason(v, "replay: closed: each connection's ClientHello%s is in the evidence",
+               rd_conn && rd_conn->has_nonce ? " and fresh nonce" : "");
         break;
     default:
         v->cls = "key+nonce";
@@ -1890,12 +1963,14 @@ TETHER_API int tether_probe(const char *addr, const char *servername, unsigned t
     if (cert_evidence) {
         for (int i = C_SNI1; i <= C_SNI1B; i++)
             sni_carrier |= cs[i].formula_class == FORMULA_NONCE ||
-                           cs[i].formula_class == FORMULA_KEY_NONCE;
+                           cs[i].formula_class == FORMULA_KEY_NONCE ||
+                           cs[i].formula_class == FORMULA_EARLY_EXPORTER;
         if (has_rd(&cs[C_SNI1]) && has_rd(&cs[C_SNI2]) && same_key(&cs[C_SNI1], &cs[C_SNI2]) &&
             !rd_equal(&cs[C_SNI1], &cs[C_SNI2]))
             sni_carrier = true;
         alpn_carrier = cs[C_ALPN].formula_class == FORMULA_NONCE ||
-                       cs[C_ALPN].formula_class == FORMULA_KEY_NONCE;
+                       cs[C_ALPN].formula_class == FORMULA_KEY_NONCE ||
+                       cs[C_ALPN].formula_class == FORMULA_EARLY_EXPORTER;
         if (has_rd(&cs[C_ALPN]) && has_rd(pl) && same_key(&cs[C_ALPN], pl) &&
             !rd_equal(&cs[C_ALPN], pl))
             alpn_carrier = true;

@@ -16,6 +16,7 @@
 
 #include "attester/attester.h"
 #include "ea/ea.h"
+#include "ea/frame.h"
 #include "policy/policy.h"
 #include "policy/result.h"
 #include "tls/sockbio.h"
@@ -83,12 +84,7 @@ struct tether {
     size_t write_commit;      /* tether_write: bytes accepted once out drains, 0 if none */
 
     /* incoming frame */
-    uint8_t in_hdr[EA_FRAME_HEADER_LEN];
-    size_t in_hdr_got;
-    uint8_t in_type;
-    uint32_t in_len;
-    uint8_t *in_buf;
-    size_t in_got, in_cap;
+    struct ea_frame_asm in;   /* incoming frames (src/ea/frame.h) */
 
     /* application data received in frames, not yet read */
     uint8_t *app;
@@ -113,6 +109,11 @@ struct tether {
     /* Test-only: this connection's TLS secrets as NSS key-log lines (config.c). */
     void (*test_keylog)(void *arg, const char *line);
     void *test_keylog_arg;
+    /* Test-only (tests/lib/core_hooks.h): when non-NULL, the exporter label our own
+     * authenticators' binder is computed with, and the label written in their payload, in
+     * place of the role's label (role-separation tests). */
+    const char *test_binder_label;
+    const char *test_payload_label;
 #endif
 };
 

@@ -339,8 +339,16 @@ int64_t now_ms(void)
 
 int rfc3339_parse(const char *s, time_t *out)
 {
+    /* RFC 3339 5.6 date-time, second resolution, fixed width: every field digits only (sscanf
+     * alone would also take a sign or a blank inside a field, e.g. "1970-+1-01"). */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return -1;
     int Y, M, D, h, m, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || n != 19)
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || n != 19)
         return -1;
     const char *tail = s + n;
     if (*tail == '.') { /* fractional seconds are accepted and dropped */

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT_BASE=$((20000 + ($$ % 2900) * 2))
-t_plan 33
+t_plan 41
 
 if [ ! -x "$TETHER" ]; then
     echo "Bail out! tether binary not found at $TETHER (run make)"
@@ -357,6 +357,125 @@ else
     t_diag_file "$T/serve-idle.log"
     t_ok 1 "tether serve --timeout 1000 starts on loopback"
     t_skip "no server" 2
+fi
+
+# ---- 34-41: serve --forward, serve --reattest, connect --cocos-compat, verify --type -------
+# 34: --forward to a loopback backend that answers in upper case (so the reply cannot be the
+# tether echo). The backend serves one connection and gives up after 15 s in any case.
+if [ $HAVE_PY -eq 0 ]; then
+    t_skip "$NOPY"
+else
+    rm -f "$T/backend.port"
+    to 20 "$PY" -I -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(15)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept(); c.settimeout(15)
+while True:
+    b = c.recv(4096)
+    if not b:
+        break
+    c.sendall(b.upper())
+' "$T/backend.port" 2>"$T/backend.err" &
+    BPID=$!
+    T_PIDS="$T_PIDS $BPID"
+    w=0
+    while [ ! -s "$T/backend.port" ] && [ $w -lt 50 ]; do sleep 0.1; w=$((w + 1)); done
+    BPORT=$(cat "$T/backend.port" 2>/dev/null)
+    if [ -n "$BPORT" ] && start_serve "$T/serve-fw.log" --tee "sim:$D1" --forward "127.0.0.1:$BPORT"; then
+        to 20 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$D1/policy.json" --send hello >"$T/out" 2>&1
+        rc=$?
+        t_diag "exit $rc"
+        t_diag_file "$T/out"
+        t_diag_file "$T/serve-fw.log"
+        [ $rc -eq 0 ] && grep -q "^verdict: pass" "$T/out" && grep -q "^reply: HELLO" "$T/out"
+        t_ok $? "serve --forward: the attested client's data reaches the backend and its reply comes back"
+        stop_serve "$SERVE_PID"
+    else
+        t_diag_file "$T/backend.err"
+        t_ok 1 "serve --forward: backend and server start"
+    fi
+    kill "$BPID" 2>/dev/null
+    wait "$BPID" 2>/dev/null
+fi
+
+# 35-36: --reattest is the server's request for fresh CLIENT evidence: it needs --mutual.
+to 10 "$TETHER" serve --listen "127.0.0.1:$CLOSED" --tee "sim:$D1" --reattest 1 >"$T/out" 2>&1
+rc=$?
+t_diag "exit $rc"
+t_diag_file "$T/out"
+[ $rc -eq 2 ] && grep -q -- "--mutual" "$T/out"
+t_ok $? "serve --reattest without --mutual exits 2 and names --mutual"
+
+to 10 "$TETHER" serve --listen "127.0.0.1:$CLOSED" --tee "sim:$D1" --mutual --policy "$D2/policy.json" --reattest 0 >"$T/out" 2>&1
+rc=$?
+t_diag "exit $rc"
+[ $rc -eq 2 ]
+t_ok $? "serve --reattest 0 exits 2 (usage)"
+
+# 37: with --mutual, the server re-attests a client that stays connected (the client
+# re-attests the server at the same time); no round fails, the connection passes.
+if start_serve "$T/serve-mr.log" --tee "sim:$D1" --mutual --policy "$D2/policy.json" --reattest 1; then
+    to 30 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$D1/policy.json" --tee "sim:$D2" --reattest 1 --rounds 3 --send hi >"$T/out" 2>&1
+    rc=$?
+    sleep 0.3
+    t_diag "exit $rc"
+    t_diag_file "$T/out"
+    t_diag_file "$T/serve-mr.log"
+    [ $rc -eq 0 ] && grep -q "^reply: hi" "$T/out" && grep -q "client attested" "$T/serve-mr.log" &&
+        ! grep -q "re-attestation failed\|connection failed" "$T/serve-mr.log"
+    t_ok $? "serve --mutual --reattest 1: a client held for 2 s passes every round both ways"
+    stop_serve "$SERVE_PID"
+else
+    t_diag_file "$T/serve-mr.log"
+    t_ok 1 "tether serve --mutual --reattest 1 starts on loopback"
+fi
+
+# 38: a --cocos-compat client (Cocos's request, then raw data) against a tether server.
+if start_serve "$T/serve-cc.log" --tee "sim:$D1"; then
+    to 20 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$D1/policy.json" --cocos-compat --send hi >"$T/out" 2>&1
+    rc=$?
+    t_diag "exit $rc"
+    t_diag_file "$T/out"
+    t_diag_file "$T/serve-cc.log"
+    [ $rc -eq 0 ] && grep -q "^verdict: pass" "$T/out" && grep -q "^reply: hi" "$T/out"
+    t_ok $? "connect --cocos-compat attests a tether server and exchanges raw data"
+    stop_serve "$SERVE_PID"
+else
+    t_diag_file "$T/serve-cc.log"
+    t_ok 1 "tether serve starts on loopback (cocos-compat client)"
+fi
+
+# 39-41: verify --type forces the evidence type instead of recognising it from the content.
+SNP_REPORT=$VECTORS/snp/virtee-sev/milan_v2_report.bin
+if [ ! -f "$SNP_REPORT" ]; then
+    t_skip "recorded vectors not found at $VECTORS" 3
+elif [ $HAVE_PY -eq 0 ]; then
+    t_skip "$NOPY" 3
+else
+    checks='[(c["name"], c["status"], c["code"], c["actual"]) for c in d["checks"]]'
+    fails='[(c["name"], c["code"]) for c in d["checks"] if c["status"] == "fail"]'
+    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type snp --json >"$T/v.json" 2>"$T/err"
+    rc=$?
+    t_diag "exit $rc"
+    t_diag_file "$T/v.json"
+    [ $rc -eq 1 ] && json_check "$T/v.json" "$checks[0] == ('evidence.type', 'pass', 'ok', 'snp') and $checks[1][:3] == ('evidence.format', 'pass', 'ok')"
+    t_ok $? "verify --type snp on an SNP report: the forced type is used and the report parses"
+
+    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type sim --json >"$T/v.json" 2>"$T/err"
+    rc=$?
+    t_diag "exit $rc"
+    t_diag_file "$T/v.json"
+    [ $rc -eq 1 ] && json_check "$T/v.json" "d['verdict'] == 'fail' and $checks[0] == ('evidence.type', 'pass', 'ok', 'sim') and $fails[0] == ('evidence.format', 'evidence_malformed')"
+    t_ok $? "verify --type sim on an SNP report exits 1 with evidence.format evidence_malformed"
+
+    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type bogus --json >"$T/v.json" 2>"$T/err"
+    rc=$?
+    t_diag "exit $rc"
+    t_diag_file "$T/v.json"
+    [ $rc -eq 1 ] && json_check "$T/v.json" "$fails == [('evidence.type', 'evidence_unrecognised')] and $checks[0][3] == 'bogus'"
+    t_ok $? "verify --type with an unknown type exits 1 with evidence.type evidence_unrecognised"
 fi
 
 t_done

@@ -3,11 +3,12 @@
 # cell asserted against the expected-results matrix written out below (independently of the
 # lab's own table), the specific outcomes the relay-resistance claim rests on (T-1, T-2, T-3
 # against the legacy modes; T-5/T-6 binder_mismatch; T-10 with and without the platform-id
-# policy; T-8/T-9 residual), then --scenario/--mode filtering, the human matrix, and the exit
+# policy; T-8/T-9 residual; ra-early-exporter's row with both T-4 variants), then
+# --scenario/--mode filtering, the human matrix, and the exit
 # status (0 all as expected, 1 a deviation, 2 usage). TAP; loopback only; bounded by timeouts.
 . "$(dirname "$0")/lib.sh"
 
-t_plan 20
+t_plan 21
 
 if [ ! -x "$TETHER" ]; then
     echo "Bail out! tether binary not found at $TETHER (run make)"
@@ -31,8 +32,8 @@ t_diag_file "$T/lab.err"
 [ $rc -eq 0 ] && [ "$secs" -lt 30 ]
 t_ok $? "tether lab --json exits 0 in under 30 s"
 
-# lab_check NAME PYTHON: run PYTHON with d = the JSON, cell(s, m, p) = that cell; the
-# expression sets ok (bool) and may append to why (list of strings).
+# lab_check NAME PYTHON: run PYTHON with d = the JSON, cell(s, m, p, v) = that cell (v: the
+# variant, None but for T-4's two); the expression sets ok (bool) and may append to why.
 lab_check() {
     if [ -z "$PY" ]; then
         t_skip "$NOPY"
@@ -41,15 +42,16 @@ lab_check() {
     py -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-cells = {(c["scenario"], c["mode"], c["policy"]): c for c in d["cells"]}
-def cell(s, m, p="default"):
-    c = cells.get((s, m, p))
+cells = {(c["scenario"], c["mode"], c["policy"], c.get("variant")): c for c in d["cells"]}
+def cell(s, m, p="default", v=None):
+    c = cells.get((s, m, p, v))
     if c is None:
-        raise SystemExit("missing cell %s %s/%s" % (s, m, p))
+        raise SystemExit("missing cell %s %s/%s %s" % (s, m, p, v or ""))
     return c
 def show(c):
-    return "%s %s/%s: accepted=%s read=%s code=%s as_expected=%s status=%s detail=%s" % (
-        c["scenario"], c["mode"], c["policy"], c["client_accepted"], c["attacker_read_secret"],
+    return "%s %s/%s%s: accepted=%s read=%s code=%s as_expected=%s status=%s detail=%s" % (
+        c["scenario"], c["mode"], c["policy"], " " + c["variant"] if c.get("variant") else "",
+        c["client_accepted"], c["attacker_read_secret"],
         c["client_error_code"], c["as_expected"], c["status"], c.get("detail", ""))
 why = []
 ok = True
@@ -61,36 +63,37 @@ sys.exit(0 if ok else 1)
     t_ok $? "$1"
 }
 
-# The expected-results matrix (research protocol.md 9.3 and 9.2) as (scenario, mode, policy):
+# The expected-results matrix (research protocol.md 9.3 and 9.2) as (scenario, mode, policy,
+# variant); the variant is None except for T-4's "byte-relay" and "clear-evidence-hook":
 # "attack" = client accepts AND attacker reads the secret; "diverted" = client accepts,
 # attacker reads nothing (the secret went to platform P2); "accepted" = control / design check;
 # ("blocked", code) = client refuses with that code (None: any) and nothing is read;
-# "refused" = not runnable, the library refuses the mode.
+# "refused" = not runnable, the library refuses the mode (no cell any more: ra-early-exporter
+# runs, docs/protocol.md 15.5).
 MATRIX='
 A, D, X = "attack", "diverted", "accepted"
 def B(code=None): return ("blocked", code)
 R = "refused"
 T, RN, RK, RKN, REE = "tether", "ra-nonce", "ra-key", "ra-key-nonce", "ra-early-exporter"
 P = "platform-id"
-spec = {
+spec0 = {
  ("T-1", RN, "default"): A, ("T-1", RKN, "default"): B("binder_mismatch"),
- ("T-1", REE, "default"): R,
+ ("T-1", REE, "default"): B("binder_mismatch"),
  ("T-2", RN, "default"): A, ("T-2", RK, "default"): A, ("T-2", RKN, "default"): A,
- ("T-2", REE, "default"): R,
+ ("T-2", REE, "default"): B("binder_mismatch"),
  ("T-3", RK, "default"): A, ("T-3", RKN, "default"): B("binder_mismatch"),
- ("T-3", REE, "default"): R,
+ ("T-3", REE, "default"): B("binder_mismatch"),
  ("T-3", T, "default"): B("binder_mismatch"), ("T-3", T, P): B("binder_mismatch"),
- ("T-4", REE, "default"): R,
  ("T-5", T, "default"): B("binder_mismatch"), ("T-5", T, P): B("binder_mismatch"),
  ("T-6", T, "default"): B("binder_mismatch"), ("T-6", T, P): B("binder_mismatch"),
  ("T-7", T, "default"): X,
  ("T-8", RN, "default"): A, ("T-8", RK, "default"): A, ("T-8", RKN, "default"): A,
- ("T-8", REE, "default"): R, ("T-8", T, "default"): A, ("T-8", T, P): A,
+ ("T-8", REE, "default"): A, ("T-8", T, "default"): A, ("T-8", T, P): A,
  ("T-9", T, "default"): A,
  ("T-10", RN, "default"): D, ("T-10", RN, P): B("platform_not_allowed"),
  ("T-10", RK, "default"): D, ("T-10", RK, P): B("platform_not_allowed"),
  ("T-10", RKN, "default"): D, ("T-10", RKN, P): B("platform_not_allowed"),
- ("T-10", REE, "default"): R,
+ ("T-10", REE, "default"): D, ("T-10", REE, P): B("platform_not_allowed"),
  ("T-10", T, "default"): D, ("T-10", T, P): B("platform_not_allowed"),
  ("T-11", T, "default"): B("binder_mismatch"),
  ("T-12", T, "default"): B("binder_expected_empty"),
@@ -103,6 +106,11 @@ spec = {
  ("T-19", T, "default"): B("tls"),
  ("T-20", T, "default"): X,
 }
+spec = {k + (None,): e for k, e in spec0.items()}
+# T-4 (research protocol.md 9.2-9.3): byte relay fails (the attacker can only forward: the
+# client reaches S2, the attacker reads nothing); with the clear-evidence hook it succeeds.
+spec[("T-4", REE, "default", "byte-relay")] = X
+spec[("T-4", REE, "default", "clear-evidence-hook")] = A
 def matches(c, e):
     if e == R:
         return c["status"] == "not_runnable" and not c["client_accepted"]
@@ -139,6 +147,8 @@ for c in d["cells"]:
                   ("attacker_read_secret", bool), ("expected", str), ("as_expected", bool),
                   ("residual", bool)):
         if not isinstance(c.get(f), ty): why.append("%s: field %s" % (show(c), f))
+    if "variant" not in c or not (c["variant"] is None or isinstance(c["variant"], str)):
+        why.append("%s: field variant" % show(c))
     if c["mode"] not in ("tether", "ra-nonce", "ra-key", "ra-key-nonce", "ra-early-exporter"):
         why.append("bad mode " + c["mode"])
     if c["policy"] not in ("default", "platform-id"): why.append("bad policy " + c["policy"])
@@ -179,7 +189,7 @@ for s in ("T-5", "T-6"):
 ok = not why
 '
 lab_check "T-10 (diversion) succeeds without the platform-id policy and fails with it, in every mode" '
-for m in ("tether", "ra-nonce", "ra-key", "ra-key-nonce"):
+for m in ("tether", "ra-nonce", "ra-key", "ra-key-nonce", "ra-early-exporter"):
     a, b = cell("T-10", m), cell("T-10", m, "platform-id")
     if not a["client_accepted"] or a["attacker_read_secret"] or "secret delivered to S2" not in a["detail"]:
         why.append(show(a))
@@ -191,17 +201,31 @@ res = [c for c in d["cells"] if c["residual"]]
 for c in res:
     if c["scenario"] not in ("T-8", "T-9") or not (c["client_accepted"] and c["attacker_read_secret"]):
         why.append(show(c))
-for k in (("T-8", "tether", "default"), ("T-8", "tether", "platform-id"), ("T-9", "tether", "default")):
-    if not cells[k]["residual"]: why.append("not marked residual: " + show(cells[k]))
+for k in (("T-8", "tether", "default"), ("T-8", "tether", "platform-id"), ("T-9", "tether", "default"),
+          ("T-8", "ra-early-exporter", "default")):
+    if not cell(*k)["residual"]: why.append("not marked residual: " + show(cell(*k)))
 t9 = cell("T-9", "tether")
 if "decrypted" not in t9["detail"]: why.append("T-9 did not decrypt records: " + show(t9))
-ok = not why and len(res) == 6
+ok = not why and len(res) == 7
 '
-lab_check "T-4: ra-early-exporter is not runnable, the library refuses it (0-RTT needs resumption)" '
-c = cell("T-4", "ra-early-exporter")
-r = c.get("reason", "")
-ok = c["status"] == "not_runnable" and c["as_expected"] and "0-RTT" in r and "resumption" in r
-if not ok: why.append(show(c) + " reason=" + r)
+lab_check "ra-early-exporter: T-1, T-2 and T-3 fail with binder_mismatch (S2 saw another ClientHello)" '
+for s in ("T-1", "T-2", "T-3"):
+    c = cell(s, "ra-early-exporter")
+    if c["status"] != "ran" or c["client_accepted"] or c["attacker_read_secret"] \
+       or c["client_error_code"] != "binder_mismatch" or not c["as_expected"]:
+        why.append(show(c))
+ok = not why
+'
+lab_check "T-4 against ra-early-exporter: byte relay fails (Certificate encrypted), clear-evidence hook succeeds" '
+b = cell("T-4", "ra-early-exporter", v="byte-relay")
+h = cell("T-4", "ra-early-exporter", v="clear-evidence-hook")
+if not (b["status"] == "ran" and b["client_accepted"] and not b["attacker_read_secret"]
+        and b["check_ok"] and "all encrypted" in b["detail"] and "never appears" in b["detail"]):
+    why.append(show(b))
+if not (h["status"] == "ran" and h["client_accepted"] and h["attacker_read_secret"]
+        and "leaked handshake secret" in h["detail"] and not h["residual"]):
+    why.append(show(h))
+ok = not why and b["as_expected"] and h["as_expected"]
 '
 
 # ---- 12-14: filtering ---------------------------------------------------------------------

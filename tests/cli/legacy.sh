@@ -1,12 +1,13 @@
 #!/bin/sh
 # legacy.sh - the INSECURE legacy binding modes from the command line (docs/protocol.md
-# section 15): serve + connect in each mode with the warning printed, the refused
-# ra-early-exporter and combinations, and a default client meeting a legacy server.
+# section 15): serve + connect in each mode (ra-early-exporter included) with the warning
+# printed, an unknown mode and refused combinations, and a default client meeting a legacy
+# server.
 # TAP output; loopback only; every wait is bounded.
 . "$(dirname "$0")/lib.sh"
 
 PORT_BASE=$((32000 + ($$ % 2900) * 2))
-t_plan 10
+t_plan 12
 
 if [ ! -x "$TETHER" ]; then
     echo "Bail out! tether binary not found at $TETHER (run make)"
@@ -20,8 +21,8 @@ D=$T/sim
     exit 1
 }
 
-# ---- 1-7: each mode, serve and connect --------------------------------------------------
-for m in ra-nonce ra-key ra-key-nonce; do
+# ---- 1-9: each mode, serve and connect --------------------------------------------------
+for m in ra-nonce ra-key ra-key-nonce ra-early-exporter; do
     if start_serve "$T/serve-$m.log" --tee "sim:$D" --insecure-legacy-mode "$m"; then
         to 20 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$D/policy.json" \
             --insecure-legacy-mode "$m" --send "hello-$m" >"$T/out" 2>"$T/err"
@@ -30,7 +31,8 @@ for m in ra-nonce ra-key ra-key-nonce; do
         t_diag_file "$T/out"
         t_diag_file "$T/err"
         [ $rc -eq 0 ] && grep -q "verdict: pass" "$T/out" && grep -q "reply: hello-$m" "$T/out" &&
-            grep -q "legacy.mode" "$T/out"
+            grep -q "legacy.mode" "$T/out" &&
+            { [ "$m" != ra-early-exporter ] || grep -q "legacy.early_exporter" "$T/out"; }
         t_ok $? "$m: serve and connect attest and echo; the report names the legacy mode"
         grep -q "WARNING: INSECURE legacy binding mode \"$m\"" "$T/err" &&
             grep -q "WARNING: INSECURE legacy binding mode \"$m\"" "$T/serve-$m.log"
@@ -53,14 +55,14 @@ for m in ra-nonce ra-key ra-key-nonce; do
     fi
 done
 
-# ---- 8-10: refused ------------------------------------------------------------------------
-"$TETHER" connect 127.0.0.1:1 --policy "$D/policy.json" --insecure-legacy-mode ra-early-exporter \
+# ---- 10-12: refused -----------------------------------------------------------------------
+"$TETHER" connect 127.0.0.1:1 --policy "$D/policy.json" --insecure-legacy-mode ra-early-export \
     >"$T/out" 2>&1
 rc=$?
 t_diag "exit $rc"
 t_diag_file "$T/out"
-[ $rc -eq 2 ] && grep -q "docs/protocol.md" "$T/out"
-t_ok $? "ra-early-exporter is refused as a usage error that points to the docs"
+[ $rc -eq 2 ] && grep -q "unknown legacy mode" "$T/out" && grep -q "ra-early-exporter" "$T/out"
+t_ok $? "an unknown mode name is a usage error that lists the modes"
 
 "$TETHER" connect 127.0.0.1:1 --policy "$D/policy.json" --insecure-legacy-mode ra-key \
     --tee "sim:$D" >"$T/out" 2>&1

@@ -5,13 +5,15 @@
 #   --insecure-legacy-mode ra-nonce                  nonce-only: relay yes, replay no
 #   --insecure-legacy-mode ra-key                    key-bound:  replay and relay yes
 #   --insecure-legacy-mode ra-key-nonce              key+nonce:  relay yes (leaked key), replay no
+#   --insecure-legacy-mode ra-early-exporter         early-exporter: relay yes (leaked key and
+#                                                    evidence), replay no
 #   openssl s_server (TLS 1.3, TLS 1.2 only)         no attestation observed
 #   a closed port                                    exit 3
 # TAP output; loopback only; every wait is bounded; servers are killed by pid.
 . "$(dirname "$0")/lib.sh"
 
 PORT_BASE=$((26000 + ($$ % 2900) * 2))
-t_plan 33
+t_plan 37
 
 if [ ! -x "$TETHER" ]; then
     echo "Bail out! tether binary not found at $TETHER (run make)"
@@ -190,9 +192,9 @@ else
     t_skip "openssl command not found or s_server did not start" 2
 fi
 
-# ---- 18-33: the insecure legacy modes -------------------------------------------------------
+# ---- 18-37: the insecure legacy modes -------------------------------------------------------
 if ! "$TETHER" serve --help 2>&1 | grep -q -- "--insecure-legacy-mode"; then
-    t_skip "tether serve has no --insecure-legacy-mode" 16
+    t_skip "tether serve has no --insecure-legacy-mode" 20
 else
     # legacy MODE: start a server in MODE and probe it into $T/MODE.json; sets LEG_OK.
     legacy() {
@@ -256,15 +258,29 @@ and d["nonce_carriers"] == ["sni"] and d["key_reused_across_connections"] is Fal
     check "$T/ra-key-nonce.json" 'any("CVE-2026-33697" in r and "GHSA-hjgc-jc5v-fw7h" in r for r in d["reasons"])' \
         "ra-key-nonce: the relay reason cites CVE-2026-33697 / GHSA-hjgc-jc5v-fw7h"
 
-    if [ $HAVE_PY -eq 1 ] && [ -f "$T/ra-key-nonce.json" ] && [ -f "$T/d.json" ]; then
+    legacy ra-early-exporter
+    t_ok $? "probe of a ra-early-exporter server exits 0"
+    check "$T/ra-early-exporter.json" 'd["binder_class"] == "early-exporter" and d["open_to"] == {"replay": False, "relay": True, "diversion": True}
+and "leaked certificate key" in d["open_to_conditions"]["relay"] and "handshake" in d["open_to_conditions"]["relay"]' \
+        "ra-early-exporter: binder early-exporter; relay open with a leaked key and evidence, replay closed, diversion open"
+    check "$T/ra-early-exporter.json" '(e := d["certificate_evidence"])["report_data_formula"] == "report_data = SHA-512(nonce || early-exporter || SPKI)"
+and e["changes_with_sni_nonce"] is True and e["same_nonce_same_report_data"] is False
+and e["key_hash_covers_certificate_key"] is True and d["nonce_carriers"] == ["sni"]' \
+        "ra-early-exporter: report_data = SHA-512(nonce || early-exporter || SPKI), SNI carrier"
+    check "$T/ra-early-exporter.json" 'any("no secret input" in r and "draft-fossati-tls-attestation-06" in r for r in d["reasons"])
+and any(r.startswith("replay: closed") for r in d["reasons"])' \
+        "ra-early-exporter: the reasons say the early exporter has no secret input; replay closed"
+
+    if [ $HAVE_PY -eq 1 ] && [ -f "$T/ra-early-exporter.json" ] && [ -f "$T/d.json" ]; then
         # The classes are distinct, and every mode got a verdict with at least one reason.
         py -c '
 import json, sys
 cls = [json.load(open(f))["binder_class"] for f in sys.argv[1:]]
 ok = len(set(cls)) == len(cls) and all(json.load(open(f))["reasons"] for f in sys.argv[1:])
 sys.stderr.write("classes: %s\n" % cls)
-sys.exit(0 if ok else 1)' "$T/d.json" "$T/ra-nonce.json" "$T/ra-key.json" "$T/ra-key-nonce.json" 2>>"$T/why"
-        t_ok $? "the four tether modes get four different binder classes, each with reasons"
+sys.exit(0 if ok else 1)' "$T/d.json" "$T/ra-nonce.json" "$T/ra-key.json" "$T/ra-key-nonce.json" \
+            "$T/ra-early-exporter.json" 2>>"$T/why"
+        t_ok $? "the five tether modes get five different binder classes, each with reasons"
     else
         t_skip "$NOPY or a mode did not run"
     fi

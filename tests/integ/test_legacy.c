@@ -10,6 +10,9 @@
  * server in a thread, sim TEE "b", another platform of the same vendor) with C's nonce. Its
  * powers come from the test-hook build: S2's leaked TLS key (tether_test_set_leak_key) and the
  * attestation oracle (tether_test_oracle_evidence). None of them exists in libtether.
+ * ra-early-exporter is covered for its own failure modes (HelloRetryRequest, a relay that
+ * opens its own handshake); the relay that forwards C's ClientHello verbatim is T-4 in the
+ * lab (tools/lab/attacks_legacy.c).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -214,8 +217,9 @@ static void run_genuine(struct tether_config *scfg, struct tether_config *ccfg,
 static void each_legacy_mode_attests_and_its_report_names_the_mode(void **state)
 {
     (void)state;
-    static const char *const modes[] = {"ra-nonce", "ra-key", "ra-key-nonce"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const modes[] = {"ra-nonce", "ra-key", "ra-key-nonce",
+                                        "ra-early-exporter"};
+    for (size_t i = 0; i < 4; i++) {
         struct tether_config *s = legacy_server(env.a, modes[i]);
         struct tether_config *c = legacy_client(env.policy_a, modes[i]);
         struct genuine g;
@@ -233,6 +237,12 @@ static void each_legacy_mode_attests_and_its_report_names_the_mode(void **state)
         assert_non_null(strstr(g.json, "INSECURE legacy binding"));
         assert_non_null(strstr(g.json, "\"name\":\"binding.report_data\",\"status\":\"pass\""));
         assert_non_null(strstr(g.json, "\"name\":\"legacy.claims\",\"status\":\"pass\""));
+        /* ra-early-exporter: the client's early exporter of its own ClientHello matched the
+         * one the server computed from the bytes it received */
+        bool ee = strcmp(modes[i], "ra-early-exporter") == 0;
+        assert_int_equal(
+            strstr(g.json, "\"name\":\"legacy.early_exporter\",\"status\":\"pass\"") != NULL,
+            ee);
         tether_config_free(s);
         tether_config_free(c);
     }
@@ -323,8 +333,9 @@ static void legacy_client_refuses_a_tether_server_with_a_clear_code(void **state
 {
     (void)state;
     struct tether_config *s = legacy_server(env.a, NULL);
-    static const char *const modes[] = {"ra-nonce", "ra-key", "ra-key-nonce"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const modes[] = {"ra-nonce", "ra-key", "ra-key-nonce",
+                                        "ra-early-exporter"};
+    for (size_t i = 0; i < 4; i++) {
         struct tether_config *c = legacy_client(env.policy_a, modes[i]);
         struct genuine g;
         run_genuine(s, c, NULL, NULL, &g);
@@ -341,8 +352,10 @@ static void mismatched_legacy_modes_fail_on_binder_mismatch(void **state)
 {
     (void)state;
     static const char *const pairs[][2] = {
-        {"ra-nonce", "ra-key-nonce"}, {"ra-key-nonce", "ra-nonce"}, {"ra-key-nonce", "ra-key"}};
-    for (size_t i = 0; i < 3; i++) {
+        {"ra-nonce", "ra-key-nonce"},          {"ra-key-nonce", "ra-nonce"},
+        {"ra-key-nonce", "ra-key"},            {"ra-early-exporter", "ra-key-nonce"},
+        {"ra-key-nonce", "ra-early-exporter"}};
+    for (size_t i = 0; i < 5; i++) {
         struct tether_config *c = legacy_client(env.policy_a, pairs[i][0]);
         struct tether_config *s = legacy_server(env.a, pairs[i][1]);
         struct genuine g;
@@ -359,10 +372,11 @@ static void legacy_modes_are_opt_in_and_refuse_what_they_cannot_do(void **state)
 {
     (void)state;
     struct tether_config *c = tether_config_new();
-    /* ra-early-exporter is known, and refused with a pointer to the docs */
-    assert_int_equal(tether_config_set_insecure_legacy_mode(c, "ra-early-exporter"), -1);
+    /* every mode by its exact name only; an unknown name lists them */
+    assert_int_equal(tether_config_set_insecure_legacy_mode(c, "ra-early-exporter"), 0);
+    assert_int_equal(tether_config_set_insecure_legacy_mode(c, "RA-EARLY-EXPORTER"), -1);
     assert_int_equal(tether_config_error_category(c), TETHER_ERR_USAGE);
-    assert_non_null(strstr(tether_config_error(c), "docs/protocol.md"));
+    assert_non_null(strstr(tether_config_error(c), "ra-early-exporter"));
     assert_int_equal(tether_config_set_insecure_legacy_mode(c, "ra-tls"), -1);
     assert_int_equal(tether_config_error_category(c), TETHER_ERR_USAGE);
     assert_int_equal(tether_config_set_insecure_legacy_mode(c, "tether"), 0);
@@ -781,6 +795,127 @@ static void keylog_hook_reports_the_secrets_of_its_own_connection_only(void **st
     tether_config_free(c);
 }
 
+/* ---- ra-early-exporter and HelloRetryRequest ---- */
+
+struct hrr_client {
+    int fd;
+    const char *groups;
+    bool sni_nonce;
+    int rc;
+};
+
+/* A raw OpenSSL client whose first key share the server cannot use (P-521): HRR. */
+static void *hrr_client_main(void *arg)
+{
+    struct hrr_client *h = arg;
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set1_groups_list(c, h->groups);
+    SSL *s = SSL_new(c);
+    SSL_set_fd(s, h->fd);
+    uint8_t n[LEGACY_NONCE_LEN];
+    char sni[LEGACY_SNI_LEN + 1];
+    RAND_bytes(n, sizeof n);
+    legacy_sni_encode(n, sni);
+    SSL_set_tlsext_host_name(s, sni);
+    h->rc = SSL_connect(s);
+    ERR_clear_error();
+    SSL_free(s);
+    SSL_CTX_free(c);
+    shutdown(h->fd, SHUT_RDWR);
+    return NULL;
+}
+
+static void early_exporter_mode_refuses_a_hello_retry_request(void **state)
+{
+    (void)state;
+    /* server side: the second ClientHello is refused with its own code */
+    struct tether_config *s = legacy_server(env.a, "ra-early-exporter");
+    int fds[2];
+    socket_pair(fds);
+    set_timeouts(fds[0], 5);
+    set_timeouts(fds[1], 5);
+    struct endpoint sv = {.cfg = s, .fd = fds[1], .server = true};
+    endpoint_start(&sv);
+    struct hrr_client h = {.fd = fds[0], .groups = "P-521:X25519", .sni_nonce = true};
+    pthread_t th;
+    pthread_create(&th, NULL, hrr_client_main, &h);
+    pthread_join(th, NULL);
+    assert_int_not_equal(endpoint_join(&sv), 0);
+    assert_string_equal(sv.code, "legacy_hrr_unsupported");
+    assert_int_equal(sv.category, TETHER_ERR_PROTOCOL);
+    assert_int_not_equal(h.rc, 1);
+    close(fds[0]);
+    close(fds[1]);
+    /* the same client without the retry (X25519 first) completes the TLS handshake */
+    socket_pair(fds);
+    set_timeouts(fds[0], 5);
+    set_timeouts(fds[1], 5);
+    struct endpoint sv2 = {.cfg = s, .fd = fds[1], .server = true};
+    endpoint_start(&sv2);
+    struct hrr_client ok = {.fd = fds[0], .groups = "X25519:P-521", .sni_nonce = true};
+    pthread_create(&th, NULL, hrr_client_main, &ok);
+    pthread_join(th, NULL);
+    endpoint_join(&sv2);
+    assert_int_equal(ok.rc, 1);
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(s);
+
+    /* client side: a server that asks for another key share makes the client fail with the
+     * same code, whatever the server does next */
+    struct tether_config *c = legacy_client(env.policy_a, "ra-early-exporter");
+    socket_pair(fds);
+    set_timeouts(fds[1], 5);
+    struct victim v;
+    victim_start(&v, c, fds[0]);
+    SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION);
+    SSL_CTX_set_num_tickets(sctx, 0);
+    SSL_CTX_set1_groups_list(sctx, "P-384");
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    uint8_t ext[4] = {0xd9, 0xd9, 0xf7, 0x00}; /* any bytes: never reached */
+    X509 *x = legacy_cert_with_extension(k, ext, sizeof ext);
+    SSL_CTX_use_certificate(sctx, x);
+    SSL_CTX_use_PrivateKey(sctx, k);
+    SSL *ssl = SSL_new(sctx);
+    SSL_set_fd(ssl, fds[1]);
+    SSL_accept(ssl);
+    ERR_clear_error();
+    SSL_free(ssl);
+    SSL_CTX_free(sctx);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    shutdown(fds[1], SHUT_RDWR);
+    victim_join(&v);
+    assert_int_not_equal(v.rc, 0);
+    assert_string_equal(v.code, "legacy_hrr_unsupported");
+    assert_int_equal(v.category, TETHER_ERR_PROTOCOL);
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(c);
+}
+
+/* T-1/T-2 against ra-early-exporter: A must open its OWN handshake with S2 to get evidence,
+ * so S2's early exporter is over A's ClientHello, not C's: even S2's leaked key does not
+ * help (the relay that forwards C's ClientHello itself is in the lab, T-4). */
+static void early_exporter_binding_stops_the_relay_with_its_own_client_hello(void **state)
+{
+    (void)state;
+    for (int leaked = 0; leaked < 2; leaked++) {
+        struct attacker a = {.kind = leaked ? RELAY_LEAKED_KEY : RELAY_OWN_KEY,
+                             .mode = "ra-early-exporter"};
+        a.s2 = legacy_server(env.b, a.mode);
+        struct victim v;
+        run_attack(&a, "ra-early-exporter", &v);
+        assert_true(a.s2_reached);
+        assert_attack_blocked(&a, &v, "binder_mismatch", TETHER_ERR_BINDING);
+        attacker_clear(&a);
+        tether_config_free(a.s2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +933,8 @@ int main(void)
         cmocka_unit_test(key_nonce_binding_stops_the_replay_of_an_old_certificate),
         cmocka_unit_test(oracle_evidence_defeats_every_legacy_binding),
         cmocka_unit_test(keylog_hook_reports_the_secrets_of_its_own_connection_only),
+        cmocka_unit_test(early_exporter_mode_refuses_a_hello_retry_request),
+        cmocka_unit_test(early_exporter_binding_stops_the_relay_with_its_own_client_hello),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

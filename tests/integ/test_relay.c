@@ -35,8 +35,10 @@
 #include "ea/ea.h"
 #include "evidence/tpm/tpm.h"
 #include "evidence/tpm/tpm_evidence.h"
+#include "lib/core_hooks.h"
 #include "lib/harness.h"
 #include "lib/swtpm_fixture.h"
+#include "tls/tls_internal.h" /* config_ssl_ctx: T-17 looks at the TLS contexts */
 #include "testhooks/testhooks.h"
 #include "util/util.h"
 
@@ -94,6 +96,8 @@ struct fake_opts {
     const char *media_type;     /* payload media type (NULL: the sim's) */
     uint8_t *evidence_out;      /* copy of the evidence sent (caller frees) */
     size_t evidence_out_len;
+    bool no_framing_echo;       /* do not echo tether_framing even when it was offered */
+    bool corrupt_json_binding;  /* flip a bit of the payload's (unsigned) binding field */
 };
 
 static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_t req_len,
@@ -145,6 +149,8 @@ static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_
     p.aik_pub_hash_len = b.hash_len;
     memcpy(p.binding, b.binding, b.hash_len);
     p.binding_len = b.hash_len;
+    if (o->corrupt_json_binding)
+        p.binding[0] ^= 0x01;
     char *json = NULL;
     size_t json_len = 0;
     if (rc == 0)
@@ -155,7 +161,7 @@ static int fake_answer(SSL *ssl, bool server_role, const uint8_t *req_msg, size_
                                          .sigalg = EA_SIG_ECDSA_P256_SHA256,
                                          .cmw = o->no_cmw ? NULL : (uint8_t *)json,
                                          .cmw_len = o->no_cmw ? 0 : json_len,
-                                         .framing = req.framing_offered};
+                                         .framing = req.framing_offered && !o->no_framing_echo};
     if (rc == 0)
         rc = ea_authenticator_build(&x, req_msg, req_len, &req, &ap, out, &e);
     if (rc == 0 && o->evidence_out == NULL && ev) {
@@ -224,6 +230,10 @@ static void genuine_connection_attests_and_echoes(void **state)
     assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
     /* T-16 (API side): no application data before the peer is attested. */
     assert_int_equal(tether_write(t, "x", 1), -1);
+    assert_string_equal(tether_error_code(t), "not_attested");
+    assert_int_equal(tether_error_category(t), TETHER_ERR_PROTOCOL);
+    char early[4];
+    assert_int_equal(tether_read(t, early, sizeof early), -1);
     assert_string_equal(tether_error_code(t), "not_attested");
     assert_int_equal(tether_error_category(t), TETHER_ERR_PROTOCOL);
     assert_int_equal(tether_handshake(t), 0);
@@ -673,6 +683,19 @@ static void exporter_label_confusion_is_rejected(void **state)
     expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
     free(fs2.o.evidence_out);
     free(fs2.frame_out);
+    /* Role confusion: server evidence bound with the CLIENT's label, payload naming the
+     * server's ... */
+    struct fake_script fs3 = {.o = {.label = BINDER_LABEL_CLIENT, .json_label = BINDER_LABEL_SERVER}};
+    run_client_against(&cl, c, script_fake, &fs3);
+    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
+    free(fs3.o.evidence_out);
+    free(fs3.frame_out);
+    /* ... or naming the client's label. */
+    struct fake_script fs4 = {.o = {.label = BINDER_LABEL_CLIENT}};
+    run_client_against(&cl, c, script_fake, &fs4);
+    expect_failure(&cl, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
+    free(fs4.o.evidence_out);
+    free(fs4.frame_out);
     tether_config_free(c);
 }
 
@@ -875,19 +898,34 @@ static void context_reuse_is_rejected_and_no_ticket_is_sent(void **state)
     tether_config_free(sv.cfg);
 }
 
+static int request_and_read(SSL *ssl);
+
+static void script_attest_once(SSL *ssl, void *arg)
+{
+    *(int *)arg = request_and_read(ssl);
+}
+
 static void tls12_and_weak_groups_are_refused(void **state)
 {
     (void)state;
     struct endpoint sv;
     run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), NULL, NULL, NULL,
                        TLS1_2_VERSION);
-    assert_int_not_equal(sv.rc, 0);
-    assert_int_equal(sv.category, TETHER_ERR_TLS);
+    expect_failure(&sv, "tls", TETHER_ERR_TLS);
+    /* OpenSSL's reason, kept in the message: the version, not something else, failed. */
+    assert_non_null(strstr(sv.err, "unsupported protocol"));
+    assert_null(strstr(sv.result_json, "verdict")); /* no appraisal was ever started */
     tether_config_free(sv.cfg);
     run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), NULL, NULL,
                        "ffdhe2048", 0);
-    assert_int_not_equal(sv.rc, 0);
-    assert_int_equal(sv.category, TETHER_ERR_TLS);
+    expect_failure(&sv, "tls", TETHER_ERR_TLS);
+    assert_non_null(strstr(sv.err, "no suitable key share"));
+    tether_config_free(sv.cfg);
+    /* Control: the same client with a strong group gets through the TLS handshake. */
+    int answered = 0;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
+                       script_attest_once, &answered, "X25519", 0);
+    assert_int_equal(answered, 1);
     tether_config_free(sv.cfg);
 }
 
@@ -1444,6 +1482,550 @@ static void tpm_replayed_quote_fails(void **state)
     tether_config_free(c);
 }
 
+/* ======================================================================================
+ * Audit gaps (role separation, Cocos compatibility, failure codes never triggered before).
+ * ====================================================================================== */
+
+/* ---- a raw scripted server in a thread, the tether client in the test's own thread ---- */
+struct script_thread {
+    pthread_t th;
+    int fd;
+    server_script script;
+    void *arg;
+};
+
+static void *script_thread_main(void *arg)
+{
+    struct script_thread *st = arg;
+    SSL_CTX *sctx = NULL;
+    SSL *ssl = raw_server(st->fd, &sctx);
+    if (ssl) {
+        st->script(ssl, st->arg);
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+        SSL_CTX_free(sctx);
+    }
+    shutdown(st->fd, SHUT_RDWR);
+    return NULL;
+}
+
+static void script_thread_start(struct script_thread *st, int fd, server_script s, void *arg)
+{
+    memset(st, 0, sizeof *st);
+    st->fd = fd;
+    st->script = s;
+    st->arg = arg;
+    pthread_create(&st->th, NULL, script_thread_main, st);
+}
+
+/* A request with any context length, scheme list {0x0403}. */
+static void send_request_ctx(SSL *ssl, size_t ctx_len, bool cmw, bool framing)
+{
+    struct ea_request r = {.msg_type = EA_HS_CLIENT_CERTIFICATE_REQUEST, .context_len = ctx_len,
+                           .n_sigalgs = 1, .cmw_offered = cmw, .framing_offered = framing};
+    r.sigalgs[0] = EA_SIG_ECDSA_P256_SHA256;
+    RAND_bytes(r.context, (int)ctx_len);
+    struct bytes_writer w;
+    writer_init(&w, 65536);
+    ea_request_encode(&r, &w);
+    raw_write_frame(ssl, EA_FRAME_REQUEST, w.data, w.len);
+    writer_free(&w);
+}
+
+/* ---- 1. role-separated binder labels in mutual mode ----
+ * The client attests to a mutual tether server with its own authenticators' binder label and
+ * payload label overridden by the test hook (tests/lib/core_hooks.h). */
+static void mutual_client_with_labels(const char *binder_label, const char *payload_label,
+                                      struct endpoint *sv)
+{
+    int fds[2];
+    socket_pair(fds);
+    memset(sv, 0, sizeof *sv);
+    sv->cfg = server_config(env.a, TETHER_ATTEST_MUTUAL, env.policy_any);
+    sv->fd = fds[1];
+    sv->server = true;
+    endpoint_start(sv);
+    struct tether_config *ccfg = client_config(env.policy_a, env.b, TETHER_ATTEST_MUTUAL);
+    struct tether *t = tether_client(ccfg);
+    tether_test_set_labels(t, binder_label, payload_label);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    /* The client appraises the server and answers its request; it does not learn the
+     * server's verdict (no error frame), so its handshake may pass or see the close. */
+    (void)tether_handshake(t);
+    tether_close(t);
+    shutdown(fds[0], SHUT_RDWR);
+    endpoint_join(sv);
+    tether_free(t);
+    tether_config_free(ccfg);
+    tether_config_free(sv->cfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void mutual_client_evidence_with_server_role_label_is_rejected(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    /* Control: the hook with the client's own labels changes nothing. */
+    mutual_client_with_labels(BINDER_LABEL_CLIENT, BINDER_LABEL_CLIENT, &sv);
+    if (sv.rc != 0)
+        fprintf(stderr, "# control: %s %s\n", sv.code, sv.err);
+    assert_int_equal(sv.rc, 0);
+    assert_non_null(strstr(sv.result_json, "\"verdict\":\"pass\""));
+    /* Evidence bound with the SERVER's label, payload naming the client's: the hardware-
+     * signed report_data does not match what the server recomputes for a client. */
+    mutual_client_with_labels(BINDER_LABEL_SERVER, BINDER_LABEL_CLIENT, &sv);
+    expect_failure(&sv, "binder_mismatch", TETHER_ERR_BINDING);
+    assert_non_null(strstr(sv.result_json, "\"verdict\":\"fail\""));
+    /* The payload naming the server's label (bound with it, too): refused at the label. */
+    mutual_client_with_labels(BINDER_LABEL_SERVER, BINDER_LABEL_SERVER, &sv);
+    expect_failure(&sv, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
+    /* ... and naming it while bound correctly: still refused at the label. */
+    mutual_client_with_labels(NULL, BINDER_LABEL_SERVER, &sv);
+    expect_failure(&sv, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
+}
+
+/* ---- 2. --cocos-compat: exactly Cocos's request, then raw application data ---- */
+struct compat_probe {
+    uint8_t type;
+    uint8_t req[128];
+    size_t req_len;
+    int auth_sent;
+    char raw_in[8];
+    int raw_in_len;
+};
+
+static void script_compat_server(SSL *ssl, void *arg)
+{
+    struct compat_probe *cp = arg;
+    uint8_t *req = NULL;
+    size_t len = 0;
+    if (raw_read_frame(ssl, &cp->type, &req, &len) != 0)
+        return;
+    cp->req_len = len < sizeof cp->req ? len : sizeof cp->req;
+    memcpy(cp->req, req, cp->req_len);
+    struct fake_opts o = {0};
+    struct bytes_writer w;
+    writer_init(&w, EA_FRAME_MAX_PAYLOAD);
+    if (fake_answer(ssl, true, req, len, &o, &w) == 0 &&
+        raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, w.data, w.len) == 0)
+        cp->auth_sent = 1;
+    writer_free(&w);
+    free(o.evidence_out);
+    free(req);
+    /* Raw application data from here on: exactly the 4 bytes the client wrote, no header. */
+    int n = 0;
+    while (n < 4) {
+        int r = SSL_read(ssl, cp->raw_in + n, 4 - n);
+        if (r <= 0)
+            break;
+        n += r;
+    }
+    cp->raw_in_len = n;
+    SSL_write(ssl, "pong", 4);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void cocos_compat_client_sends_cocos_request_then_raw_data(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct compat_probe cp = {0};
+    struct script_thread st;
+    script_thread_start(&st, fds[1], script_compat_server, &cp);
+    struct tether_config *ccfg = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    assert_int_equal(tether_config_set_cocos_compat(ccfg, 1), 0);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    int hr = tether_handshake(t);
+    if (hr != 0)
+        fprintf(stderr, "# compat client: %s\n", tether_error(t));
+    assert_int_equal(hr, 0);
+    assert_int_equal(tether_attestation_count(t), 1);
+    /* No re-attestation in Cocos mode. */
+    assert_int_equal(tether_reattest(t), -1);
+    assert_string_equal(tether_error_code(t), "usage");
+    assert_int_equal(tether_write(t, "ping", 4), 4);
+    char buf[8] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), 4);
+    assert_memory_equal(buf, "pong", 4);
+    tether_close(t);
+    shutdown(fds[0], SHUT_RDWR);
+    pthread_join(st.th, NULL);
+    /* Cocos's 56-byte request (protocol.md 6): frame type 1, payload 51 bytes. */
+    assert_int_equal(cp.type, EA_FRAME_REQUEST);
+    assert_int_equal(cp.req_len, 51);
+    static const uint8_t head[] = {0x11, 0x00, 0x00, 0x2f, 0x20};
+    static const uint8_t tail[] = {0x00, 0x0c, 0x00, 0x0d, 0x00, 0x04, 0x00,
+                                   0x02, 0x04, 0x03, 0xff, 0x00, 0x00, 0x00};
+    assert_memory_equal(cp.req, head, sizeof head);
+    assert_memory_equal(cp.req + 5 + 32, tail, sizeof tail);
+    struct ea_request r;
+    enum ea_error e;
+    assert_int_equal(ea_request_parse(cp.req, cp.req_len, &r, &e), 0);
+    assert_int_equal(r.n_sigalgs, 1);
+    assert_int_equal(r.sigalgs[0], EA_SIG_ECDSA_P256_SHA256);
+    assert_true(r.cmw_offered);
+    assert_false(r.framing_offered);
+    assert_int_equal(cp.auth_sent, 1);
+    assert_int_equal(cp.raw_in_len, 4);
+    assert_memory_equal(cp.raw_in, "ping", 4); /* raw: no type 3 frame header */
+    tether_free(t);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void cocos_compat_client_attests_a_tether_server_and_exchanges_raw_data(void **state)
+{
+    (void)state;
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint sv = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1],
+                          .server = true, .echo = true};
+    endpoint_start(&sv);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    assert_int_equal(tether_config_set_cocos_compat(ccfg, 1), 0);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    assert_true(tether_result_passed(tether_peer_result(t)));
+    assert_int_equal(tether_write(t, "compat", 6), 6);
+    char buf[16] = {0};
+    assert_int_equal(tether_read(t, buf, sizeof buf), 6);
+    assert_memory_equal(buf, "compat", 6);
+    tether_close(t);
+    tether_free(t);
+    assert_int_equal(endpoint_join(&sv), 0);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* ---- 5. failure codes at the attester (scripted clients against a tether server) ---- */
+static void script_short_context(SSL *ssl, void *arg)
+{
+    (void)arg;
+    send_request_ctx(ssl, 16, true, true);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void request_with_short_context_is_refused(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
+                       script_short_context, NULL, NULL, 0);
+    expect_failure(&sv, "ea_context_too_short", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+struct flood {
+    int answered;
+};
+
+static int request_and_read(SSL *ssl)
+{
+    send_request_ctx(ssl, 32, true, true);
+    uint8_t type, *auth = NULL;
+    size_t len;
+    int ok = raw_read_frame(ssl, &type, &auth, &len) == 0 && type == EA_FRAME_AUTHENTICATOR;
+    free(auth);
+    return ok;
+}
+
+static void script_flood(SSL *ssl, void *arg)
+{
+    struct flood *f = arg;
+    /* Eight answered at once, then after a pause one more, then one too fast. */
+    for (int i = 0; i < 8; i++)
+        f->answered += request_and_read(ssl);
+    usleep(600 * 1000);
+    f->answered += request_and_read(ssl);
+    send_request_ctx(ssl, 32, true, true);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void request_flood_is_rate_limited(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    struct flood f = {0};
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_flood, &f,
+                       NULL, 0);
+    assert_int_equal(f.answered, 9);
+    expect_failure(&sv, "too_many_requests", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+static void script_unframed_request(SSL *ssl, void *arg)
+{
+    (void)arg;
+    send_request_ctx(ssl, 32, true, false);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void mutual_server_requires_framing(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_MUTUAL, env.policy_any),
+                       script_unframed_request, NULL, NULL, 0);
+    expect_failure(&sv, "framing_required", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+static void script_unframed_reattest(SSL *ssl, void *arg)
+{
+    int *answered = arg;
+    *answered = request_and_read(ssl);
+    send_request_ctx(ssl, 32, true, false); /* a re-attestation without tether_framing */
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void script_unsolicited_authenticator(SSL *ssl, void *arg)
+{
+    (void)arg;
+    static const uint8_t junk[] = {EA_HS_FINISHED, 0, 0, 1, 0};
+    raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, junk, sizeof junk);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void unexpected_frames_at_the_server_are_refused(void **state)
+{
+    (void)state;
+    struct endpoint sv;
+    int answered = 0;
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
+                       script_unframed_reattest, &answered, NULL, 0);
+    assert_int_equal(answered, 1);
+    expect_failure(&sv, "unexpected_request", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+    /* A server that appraises nobody never asked for an authenticator. */
+    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
+                       script_unsolicited_authenticator, NULL, NULL, 0);
+    expect_failure(&sv, "unexpected_authenticator", TETHER_ERR_PROTOCOL);
+    tether_config_free(sv.cfg);
+}
+
+/* ---- 5. failure codes at the relying party (scripted servers against a tether client) ---- */
+static void framing_not_echoed_is_refused(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct endpoint cl;
+    struct fake_script fs = {.o = {.no_framing_echo = true}};
+    run_client_against(&cl, c, script_fake, &fs);
+    expect_failure(&cl, "framing_refused", TETHER_ERR_PROTOCOL);
+    free(fs.o.evidence_out);
+    free(fs.frame_out);
+    tether_config_free(c);
+}
+
+static void unsigned_payload_binder_disagreeing_is_refused(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct endpoint cl;
+    /* The evidence is correctly bound; only the informational JSON copy is wrong. */
+    struct fake_script fs = {.o = {.corrupt_json_binding = true}};
+    run_client_against(&cl, c, script_fake, &fs);
+    expect_failure(&cl, "payload_binder_mismatch", TETHER_ERR_PROTOCOL);
+    assert_non_null(strstr(cl.result_json, "payload.binder"));
+    /* Every check before it passed: only the unsigned copy decided. */
+    assert_non_null(strstr(cl.result_json, "binding.report_data"));
+    free(fs.o.evidence_out);
+    free(fs.frame_out);
+    tether_config_free(c);
+}
+
+static void script_request_to_client(SSL *ssl, void *arg)
+{
+    (void)arg;
+    uint8_t type, *req;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    free(req);
+    struct ea_request r = {.msg_type = EA_HS_CERTIFICATE_REQUEST, .context_len = 32,
+                           .n_sigalgs = 1, .cmw_offered = true, .framing_offered = true};
+    r.sigalgs[0] = EA_SIG_ECDSA_P256_SHA256;
+    RAND_bytes(r.context, 32);
+    struct bytes_writer w;
+    writer_init(&w, 65536);
+    ea_request_encode(&r, &w);
+    raw_write_frame(ssl, EA_FRAME_REQUEST, w.data, w.len);
+    writer_free(&w);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+/* The fake attester answers, then sends the same authenticator once more, unasked. */
+static void script_answer_twice(SSL *ssl, void *arg)
+{
+    struct fake_script *fs = arg;
+    uint8_t type, *req;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    struct bytes_writer w;
+    writer_init(&w, EA_FRAME_MAX_PAYLOAD);
+    if (fake_answer(ssl, true, req, len, &fs->o, &w) == 0) {
+        raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, w.data, w.len);
+        raw_write_frame(ssl, EA_FRAME_AUTHENTICATOR, w.data, w.len);
+    }
+    writer_free(&w);
+    free(req);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void unexpected_frames_at_the_client_are_refused(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    struct endpoint cl;
+    /* A client that does not attest is asked to. */
+    run_client_against(&cl, c, script_request_to_client, NULL);
+    expect_failure(&cl, "unexpected_request", TETHER_ERR_PROTOCOL);
+    /* An authenticator nobody asked for, after a valid one. */
+    int fds[2];
+    socket_pair(fds);
+    struct fake_script fs = {0};
+    struct script_thread st;
+    script_thread_start(&st, fds[1], script_answer_twice, &fs);
+    struct tether *t = tether_client(c);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    char buf[8];
+    assert_int_equal(tether_read(t, buf, sizeof buf), -1);
+    assert_string_equal(tether_error_code(t), "unexpected_authenticator");
+    assert_int_equal(tether_error_category(t), TETHER_ERR_PROTOCOL);
+    tether_close(t);
+    shutdown(fds[0], SHUT_RDWR);
+    pthread_join(st.th, NULL);
+    tether_free(t);
+    free(fs.o.evidence_out);
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(c);
+}
+
+/* ---- 4. T-16, client side: data frames from the server before its authenticator ---- */
+static void script_data_before_authenticator(SSL *ssl, void *arg)
+{
+    (void)arg;
+    uint8_t type, *req;
+    size_t len;
+    if (raw_read_frame(ssl, &type, &req, &len) != 0)
+        return;
+    free(req);
+    raw_write_frame(ssl, EA_FRAME_DATA, (const uint8_t *)"SECRET", 6);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
+static void server_data_before_its_authenticator_is_refused(void **state)
+{
+    (void)state;
+    struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
+    int fds[2];
+    socket_pair(fds);
+    struct script_thread st;
+    script_thread_start(&st, fds[1], script_data_before_authenticator, NULL);
+    /* Bounded even if the read gate were broken and tether_read blocked in the socket. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct tether *t = tether_client(c);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    char buf[8];
+    /* Before attestation, reading is refused by the gate without touching the socket. */
+    assert_int_equal(tether_read(t, buf, sizeof buf), -1);
+    assert_string_equal(tether_error_code(t), "not_attested");
+    assert_int_equal(tether_handshake(t), -1);
+    assert_string_equal(tether_error_code(t), "data_before_attestation");
+    assert_int_equal(tether_error_category(t), TETHER_ERR_PROTOCOL);
+    /* The connection is failed for good: the data is never delivered. */
+    assert_int_equal(tether_read(t, buf, sizeof buf), -1);
+    assert_string_equal(tether_error_code(t), "data_before_attestation");
+    tether_close(t);
+    shutdown(fds[0], SHUT_RDWR);
+    pthread_join(st.th, NULL);
+    tether_free(t);
+    close(fds[0]);
+    close(fds[1]);
+    tether_config_free(c);
+}
+
+/* ---- 4. T-17: no tickets and no 0-RTT in tether's own TLS contexts ----
+ * A client cannot even try 0-RTT against tether (no ticket, so no PSK to send early data
+ * under); what is checked here is the configuration that would refuse it if it did:
+ * OpenSSL's default would accept 16 KiB of early data on a resumed session. */
+static void tls_contexts_allow_no_early_data_and_no_tickets(void **state)
+{
+    (void)state;
+    struct tether_config *cfg = server_config(env.a, TETHER_ATTEST_SERVER, env.policy_a);
+    for (int server = 0; server < 2; server++) {
+        struct error_state err;
+        memset(&err, 0, sizeof err);
+        SSL_CTX *x = config_ssl_ctx(cfg, server, &err);
+        assert_non_null(x);
+        assert_int_equal(SSL_CTX_get_max_early_data(x), 0);
+        assert_int_equal(SSL_CTX_get_recv_max_early_data(x), 0);
+        assert_true(SSL_CTX_get_options(x) & SSL_OP_NO_TICKET);
+        assert_int_equal(SSL_CTX_get_session_cache_mode(x), SSL_SESS_CACHE_OFF);
+        if (server)
+            assert_int_equal(SSL_CTX_get_num_tickets(x), 0);
+        assert_int_equal(SSL_CTX_get_min_proto_version(x), TLS1_3_VERSION);
+    }
+    tether_config_free(cfg);
+}
+
+/* ---- 4. T-20: every re-attestation on one connection uses a fresh key ---- */
+static void reattestation_uses_a_fresh_authenticator_key_each_round(void **state)
+{
+    (void)state;
+    struct leak leak = {0};
+    int fds[2];
+    socket_pair(fds);
+    struct endpoint sv = {.cfg = server_config(env.a, TETHER_ATTEST_SERVER, NULL), .fd = fds[1],
+                          .server = true, .echo = true, .leak_key = leak_cb, .leak_arg = &leak};
+    endpoint_start(&sv);
+    struct tether_config *ccfg = client_config(env.policy_a, NULL, TETHER_ATTEST_SERVER);
+    struct tether *t = tether_client(ccfg);
+    assert_int_equal(tether_connect_fd(t, fds[0], NULL), 0);
+    assert_int_equal(tether_handshake(t), 0);
+    /* The echo server answers re-attestations inside its tether_read. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tether_reattest(t), 0);
+        assert_int_equal(tether_reattest_poll(t), 0);
+    }
+    assert_int_equal(tether_attestation_count(t), 4);
+    assert_int_equal(tether_write(t, "k", 1), 1);
+    char b[4];
+    assert_int_equal(tether_read(t, b, sizeof b), 1);
+    tether_close(t);
+    tether_free(t);
+    assert_int_equal(endpoint_join(&sv), 0);
+    assert_int_equal(leak.n, 4);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            assert_int_not_equal(EVP_PKEY_eq(leak.keys[i], leak.keys[j]), 1);
+    leak_free(&leak);
+    tether_config_free(sv.cfg);
+    tether_config_free(ccfg);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int main(void)
 {
     /* The raw attacker endpoints use OpenSSL's own socket BIO; tether's never raises it. */
@@ -1472,6 +2054,19 @@ int main(void)
         cmocka_unit_test(frames_sharing_a_record_are_all_delivered),
         cmocka_unit_test(blocking_read_after_answered_reattestation_does_not_time_out),
         cmocka_unit_test(idle_peer_hits_the_attestation_deadline),
+        cmocka_unit_test(mutual_client_evidence_with_server_role_label_is_rejected),
+        cmocka_unit_test(cocos_compat_client_sends_cocos_request_then_raw_data),
+        cmocka_unit_test(cocos_compat_client_attests_a_tether_server_and_exchanges_raw_data),
+        cmocka_unit_test(request_with_short_context_is_refused),
+        cmocka_unit_test(request_flood_is_rate_limited),
+        cmocka_unit_test(mutual_server_requires_framing),
+        cmocka_unit_test(unexpected_frames_at_the_server_are_refused),
+        cmocka_unit_test(framing_not_echoed_is_refused),
+        cmocka_unit_test(unsigned_payload_binder_disagreeing_is_refused),
+        cmocka_unit_test(unexpected_frames_at_the_client_are_refused),
+        cmocka_unit_test(server_data_before_its_authenticator_is_refused),
+        cmocka_unit_test(reattestation_uses_a_fresh_authenticator_key_each_round),
+        cmocka_unit_test(tls_contexts_allow_no_early_data_and_no_tickets),
         cmocka_unit_test_setup_teardown(tpm_genuine_connection_attests, tpm_test_setup,
                                         tpm_test_teardown),
         cmocka_unit_test_setup_teardown(tpm_relay_with_leaked_key_fails_on_binder_mismatch,

@@ -190,19 +190,22 @@ static void write_pem(const char *path, X509 *x)
     fclose(f);
 }
 
-static void write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked)
+void snp_fx_write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked, long from,
+                      long to, bool der)
 {
     X509_CRL *c = X509_CRL_new();
     X509_CRL_set_version(c, 1);
     X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer));
     time_t now = time(NULL);
-    ASN1_TIME *a = ASN1_TIME_adj(NULL, now, 0, -3600), *b = ASN1_TIME_adj(NULL, now, 30, 0);
+    ASN1_TIME *a = ASN1_TIME_adj(NULL, now, 0, from), *b = ASN1_TIME_adj(NULL, now, 0, to);
     X509_CRL_set1_lastUpdate(c, a);
     X509_CRL_set1_nextUpdate(c, b);
-    X509_REVOKED *r = X509_REVOKED_new();
-    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoked));
-    X509_REVOKED_set_revocationDate(r, a);
-    X509_CRL_add0_revoked(c, r);
+    if (revoked) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoked));
+        X509_REVOKED_set_revocationDate(r, a);
+        X509_CRL_add0_revoked(c, r);
+    }
     X509_CRL_sort(c);
     EVP_MD_CTX *m = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pc = NULL;
@@ -211,13 +214,25 @@ static void write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revok
     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48);
     need(X509_CRL_sign_ctx(c, m) > 0, "cannot sign a CRL");
     EVP_MD_CTX_free(m);
-    FILE *f = fopen(path, "w");
-    need(f != NULL, "cannot write a CRL");
-    PEM_write_X509_CRL(f, c);
-    fclose(f);
+    if (der) {
+        unsigned char *d = NULL;
+        int n = i2d_X509_CRL(c, &d);
+        need(n > 0 && file_write(path, d, (size_t)n, 0644) == 0, "cannot write a DER CRL");
+        OPENSSL_free(d);
+    } else {
+        FILE *f = fopen(path, "w");
+        need(f != NULL, "cannot write a CRL");
+        PEM_write_X509_CRL(f, c);
+        fclose(f);
+    }
     ASN1_TIME_free(a);
     ASN1_TIME_free(b);
     X509_CRL_free(c);
+}
+
+static void write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked)
+{
+    snp_fx_write_crl(path, issuer, key, revoked, -3600, 30 * SNP_FX_DAY, false);
 }
 
 int snp_fx_setup(void)
@@ -332,7 +347,7 @@ void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,
     snp_fx_put64(out + 0x08, s->policy);
     snp_fx_put32(out + 0x30, s->vmpl);
     snp_fx_put32(out + 0x34, 1);
-    snp_fx_put64(out + 0x38, tcb_raw(&s->tcb, s->turin));
+    snp_fx_put64(out + 0x38, tcb_raw(s->current_tcb ? s->current_tcb : &s->tcb, s->turin));
     snp_fx_put32(out + 0x48, s->signing_key << 2);
     for (int i = 0; i < 64; i++)
         out[0x50 + i] = s->report_data ? s->report_data[i] : (uint8_t)(i + 1);
@@ -350,14 +365,14 @@ void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,
     } else {
         memcpy(out + 0x1A0, s->chip, 64);
     }
-    snp_fx_put64(out + 0x1E0, tcb_raw(&s->tcb, s->turin));
+    snp_fx_put64(out + 0x1E0, tcb_raw(s->committed_tcb ? s->committed_tcb : &s->tcb, s->turin));
     out[0x1E8] = s->fw[2];
     out[0x1E9] = s->fw[1];
     out[0x1EA] = s->fw[0];
     out[0x1EC] = s->fw[2];
     out[0x1ED] = s->fw[1];
     out[0x1EE] = s->fw[0];
-    snp_fx_put64(out + 0x1F0, tcb_raw(&s->tcb, s->turin));
+    snp_fx_put64(out + 0x1F0, tcb_raw(s->launch_tcb ? s->launch_tcb : &s->tcb, s->turin));
     snp_fx_sign_report(out, key);
 }
 

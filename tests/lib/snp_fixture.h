@@ -85,7 +85,9 @@ struct snp_fx_spec {
     uint32_t vmpl;
     uint32_t signing_key; /* 0 VCEK, 1 VLEK */
     bool turin;
-    struct snp_fx_tcb tcb; /* REPORTED_TCB (and CURRENT, COMMITTED, LAUNCH) */
+    struct snp_fx_tcb tcb; /* REPORTED_TCB (and CURRENT, COMMITTED, LAUNCH unless below) */
+    /* CURRENT_TCB (0x038), COMMITTED_TCB (0x1E0), LAUNCH_TCB (0x1F0); NULL: tcb. */
+    const struct snp_fx_tcb *current_tcb, *committed_tcb, *launch_tcb;
     uint8_t chip[64];
     uint8_t fw[3];         /* major, minor, build */
     const uint8_t *report_data; /* 64 bytes; NULL: 0x01, 0x02, ..., 0x40 */
@@ -99,6 +101,12 @@ void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,
 /* Sign [0, SNP_SIGNED_LEN) of rep with key: R and S as 72-byte little-endian values at 0x2A0
  * and 0x2E8, the rest of the signature area zero. */
 void snp_fx_sign_report(uint8_t rep[SNP_REPORT_LEN], EVP_PKEY *key);
+
+/* A CRL (v2, RSASSA-PSS SHA-384 salt 48) issued by issuer's name and signed with key, listing
+ * revoked's serial (NULL: no entry), thisUpdate now + from, nextUpdate now + to seconds, written
+ * to path as DER (der) or PEM. */
+void snp_fx_write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked, long from,
+                      long to, bool der);
 
 void snp_fx_put32(uint8_t *p, uint32_t v); /* little-endian */
 void snp_fx_put64(uint8_t *p, uint64_t v);

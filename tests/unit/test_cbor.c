@@ -560,7 +560,9 @@ static void legacy_mode_names_and_sni_nonce_carrier(void **state)
     assert_int_equal(m, LEGACY_RA_KEY);
     assert_int_equal(legacy_mode_parse("ra-key-nonce", &m), 0);
     assert_int_equal(m, LEGACY_RA_KEY_NONCE);
-    assert_int_equal(legacy_mode_parse("ra-early-exporter", &m), -2);
+    assert_int_equal(legacy_mode_parse("ra-early-exporter", &m), 0);
+    assert_int_equal(m, LEGACY_RA_EARLY_EXPORTER);
+    assert_string_equal(legacy_mode_name(LEGACY_RA_EARLY_EXPORTER), "ra-early-exporter");
     assert_int_equal(legacy_mode_parse("RA-KEY", &m), -1);
     assert_int_equal(legacy_mode_parse("", &m), -1);
     assert_string_equal(legacy_mode_name(LEGACY_RA_KEY_NONCE), "ra-key-nonce");

@@ -196,6 +196,13 @@ int lab_cert_spki(const uint8_t *der, size_t len, uint8_t **spki, size_t *spki_l
 int lab_decrypt_client_records(const uint8_t *c2s, size_t c2s_len, const uint8_t *s2c,
                                size_t s2c_len, const char *keylog, size_t keylog_len,
                                struct lab_log *out, char *why, size_t whylen);
+/* T-4: decrypt a server's handshake records (s2c: its ServerHello onwards) with the
+ * SERVER_HANDSHAKE_TRAFFIC_SECRET of client_random from keylog; the handshake plaintext
+ * (EncryptedExtensions, Certificate, ...) is appended to out and the suite to *suite. Returns
+ * the number of records decrypted, -1 when the secret or the ServerHello is missing. */
+int lab_decrypt_server_handshake(const uint8_t client_random[32], const uint8_t *s2c,
+                                 size_t s2c_len, const char *keylog, size_t keylog_len,
+                                 struct lab_log *out, uint16_t *suite, char *why, size_t whylen);
 
 /* ---- cells ---- */
 enum lab_expect {
@@ -203,7 +210,7 @@ enum lab_expect {
     EXPECT_DIVERTED,    /* client accepts; its secret reached the other platform (T-10) */
     EXPECT_BLOCKED,     /* client refuses (with expect_code if given); nothing read */
     EXPECT_ACCEPTED,    /* client accepts, attacker reads nothing (controls, design checks) */
-    EXPECT_NOT_RUNNABLE /* the library refuses the mode */
+    EXPECT_NOT_RUNNABLE /* the library refuses the mode (no cell expects it any more) */
 };
 
 struct lab_cell;
@@ -230,6 +237,7 @@ struct lab_cell {
     const char *expect_code; /* NULL: any failure */
     bool residual;           /* the attack succeeds by design: no binding can stop it */
     const char *expected;    /* short text */
+    const char *variant;     /* NULL, or the sub-case of a scenario with two (T-4) */
 };
 
 struct lab_scenario_info {
@@ -249,7 +257,10 @@ bool lab_as_expected(const struct lab_cell *c, const struct lab_outcome *o);
 void lab_t1_nonce_relay(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
 void lab_t2_key_relay(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
 void lab_t3_replay(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
-void lab_t4_early_exporter(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
+/* T-4 against ra-early-exporter: the ClientHello relayed verbatim to S2 (byte relay), and the
+ * same with S2's handshake secret leaked so that its Certificate can be read (hook). */
+void lab_t4_byte_relay(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
+void lab_t4_clear_evidence(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
 void lab_t5_t6_ea_relay(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
 void lab_t7_byte_forward(struct lab_env *, const struct lab_cell *, struct lab_outcome *);
 void lab_t8_oracle(struct lab_env *, const struct lab_cell *, struct lab_outcome *);

@@ -134,14 +134,35 @@ static bool column_used(const struct run *runs, size_t n, enum lab_mode m)
     return false;
 }
 
+static bool same_variant(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
 static const struct run *find_run(const struct run *runs, size_t n, const char *id,
-                                  enum lab_mode m, enum lab_policy p)
+                                  const char *variant, enum lab_mode m, enum lab_policy p)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(runs[i].cell->scenario, id) && runs[i].cell->mode == m &&
-            runs[i].cell->policy == p)
+        if (!strcmp(runs[i].cell->scenario, id) && same_variant(runs[i].cell->variant, variant) &&
+            runs[i].cell->mode == m && runs[i].cell->policy == p)
             return &runs[i];
     return NULL;
+}
+
+/* The distinct variants of a scenario in table order (NULL, the plain scenario, included). */
+static size_t scenario_variants(const char *id, const char **out, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < lab_n_cells && k < max; i++) {
+        if (strcmp(lab_cells[i].scenario, id) != 0)
+            continue;
+        bool have = false;
+        for (size_t j = 0; j < k; j++)
+            have |= same_variant(out[j], lab_cells[i].variant);
+        if (!have)
+            out[k++] = lab_cells[i].variant;
+    }
+    return k;
 }
 
 /* One matrix row without its trailing padding. */
@@ -180,7 +201,8 @@ static void print_in_short(const struct run *runs, size_t n)
         if (!r->out.ran)
             continue;
         bool legacy_relay = r->cell->mode != LAB_TETHER &&
-                            (!strcmp(id, "T-1") || !strcmp(id, "T-2") || !strcmp(id, "T-3"));
+                            (!strcmp(id, "T-1") || !strcmp(id, "T-2") || !strcmp(id, "T-3") ||
+                             !strcmp(id, "T-4"));
         if (legacy_relay && r->out.client_accepted && r->out.attacker_read_secret)
             list_add(relay_ok, sizeof relay_ok, mode);
         if (!strcmp(id, "T-5") || !strcmp(id, "T-6")) {
@@ -243,22 +265,27 @@ static void print_human(const struct run *runs, size_t n, int64_t total_ms, bool
     }
     for (size_t s = 0; s < lab_n_scenarios; s++) {
         const char *id = lab_scenarios[s].id;
+        const char *variants[4];
+        size_t nv = scenario_variants(id, variants, 4);
+        for (size_t v = 0; v < nv; v++)
         for (int p = 0; p < LAB_N_POLICIES; p++) {
+            const char *variant = variants[v];
             bool any = false;
             for (int m = 0; m < LAB_N_MODES; m++)
-                any |= find_run(runs, n, id, (enum lab_mode)m, (enum lab_policy)p) != NULL;
+                any |= find_run(runs, n, id, variant, (enum lab_mode)m, (enum lab_policy)p) != NULL;
             if (!any)
                 continue;
             char label[40];
             if (p == LAB_DEFAULT)
-                snprintf(label, sizeof label, "%-4s %s", id, short_title(id));
+                snprintf(label, sizeof label, "%-4s %s", id, variant ? variant : short_title(id));
             else
                 snprintf(label, sizeof label, "%-4s %s", "", "+ platform-id policy");
             int len = snprintf(row, sizeof row, "%-31s", label);
             for (int m = 0; m < LAB_N_MODES; m++) {
                 if (!column_used(runs, n, (enum lab_mode)m))
                     continue;
-                const struct run *r = find_run(runs, n, id, (enum lab_mode)m, (enum lab_policy)p);
+                const struct run *r =
+                    find_run(runs, n, id, variant, (enum lab_mode)m, (enum lab_policy)p);
                 char word[24] = ".";
                 if (r)
                     snprintf(word, sizeof word, "%s%s%s", outcome_word(r->cell, &r->out),
@@ -284,28 +311,26 @@ static void print_human(const struct run *runs, size_t n, int64_t total_ms, bool
         if (!header)
             printf("\nwhy blocked (the client's failure code):\n");
         header = true;
-        char col[40];
+        char col[80];
         snprintf(col, sizeof col, "%s/%s", lab_mode_name(r->cell->mode),
                  lab_policy_name(r->cell->policy));
+        if (r->cell->variant) {
+            size_t used = strlen(col);
+            snprintf(col + used, sizeof col - used, " (%s)", r->cell->variant);
+        }
         printf("  %-5s %-26s %s%s%s\n", r->cell->scenario, col, r->out.code,
                r->cell->expect_code ? "" : "  -- what counts: ",
                r->cell->expect_code ? "" : r->cell->expected);
     }
-    for (size_t i = 0; i < n; i++)
-        if (!runs[i].out.ran && !runs[i].out.lab_error &&
-            runs[i].cell->expect == EXPECT_NOT_RUNNABLE &&
-            !strcmp(runs[i].cell->scenario, "T-4")) {
-            printf("\nT-4 ra-early-exporter: %s\n", runs[i].out.reason);
-            break;
-        }
     if (verbose) {
         printf("\ncells:\n");
         for (size_t i = 0; i < n; i++) {
             const struct run *r = &runs[i];
             char what[640];
             describe(&r->out, what, sizeof what);
-            printf("  %-5s %-12s %-11s %-4s %s [%lld ms]\n", r->cell->scenario,
+            printf("  %-5s %-12s %-11s%s%s %-4s %s [%lld ms]\n", r->cell->scenario,
                    lab_mode_name(r->cell->mode), lab_policy_name(r->cell->policy),
+                   r->cell->variant ? " " : "", r->cell->variant ? r->cell->variant : "",
                    r->ok ? "ok" : "DEV", what, (long long)r->ms);
             if (r->out.detail[0])
                 printf("        %s\n", r->out.detail);
@@ -322,8 +347,9 @@ static void print_human(const struct run *runs, size_t n, int64_t total_ms, bool
         bad++;
         char what[640];
         describe(&r->out, what, sizeof what);
-        printf("  %s %s/%s: expected %s%s; got %s%s%s\n", r->cell->scenario,
+        printf("  %s %s/%s%s%s: expected %s%s; got %s%s%s\n", r->cell->scenario,
                lab_mode_name(r->cell->mode), lab_policy_name(r->cell->policy),
+               r->cell->variant ? " " : "", r->cell->variant ? r->cell->variant : "",
                r->inverted ? "the opposite of: " : "", r->cell->expected, what,
                r->out.detail[0] ? " -- " : "", r->out.detail);
     }
@@ -344,6 +370,8 @@ static int print_json(const struct run *runs, size_t n, int64_t total_ms)
         json_object_set_new(c, "models", json_string(si ? si->models : ""));
         json_object_set_new(c, "mode", json_string(lab_mode_name(r->cell->mode)));
         json_object_set_new(c, "policy", json_string(lab_policy_name(r->cell->policy)));
+        json_object_set_new(c, "variant",
+                            r->cell->variant ? json_string(r->cell->variant) : json_null());
         json_object_set_new(c, "status", json_string(r->out.lab_error ? "lab_error"
                                                      : r->out.ran     ? "ran"
                                                                       : "not_runnable"));

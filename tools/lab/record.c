@@ -113,21 +113,22 @@ static int open_record(const EVP_CIPHER *cipher, const uint8_t *key, const uint8
     return 0;
 }
 
-static bool find_secret(const char *keylog, size_t keylog_len, const char *random_hex,
-                        uint8_t *secret, size_t *secret_len)
+/* The secret of NSS key-log line "<label> <client random hex> <secret hex>". */
+static bool find_secret_labelled(const char *label, const char *keylog, size_t keylog_len,
+                                 const char *random_hex, uint8_t *secret, size_t *secret_len)
 {
-    static const char label[] = "CLIENT_TRAFFIC_SECRET_0 ";
+    size_t ll = strlen(label);
     const char *p = keylog, *end = keylog + keylog_len;
     for (int lines = 0; p < end && lines < 100000; lines++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         size_t n = (size_t)(le - p);
-        if (n > sizeof label - 1 + 64 + 1 && !memcmp(p, label, sizeof label - 1) &&
-            !memcmp(p + sizeof label - 1, random_hex, 64) && p[sizeof label - 1 + 64] == ' ') {
+        if (n > ll + 1 + 64 + 1 && !memcmp(p, label, ll) && p[ll] == ' ' &&
+            !memcmp(p + ll + 1, random_hex, 64) && p[ll + 1 + 64] == ' ') {
             char hex[256];
-            size_t hn = n - (sizeof label - 1 + 64 + 1);
+            size_t hn = n - (ll + 1 + 64 + 1);
             if (hn < sizeof hex) {
-                memcpy(hex, p + sizeof label - 1 + 64 + 1, hn);
+                memcpy(hex, p + ll + 1 + 64 + 1, hn);
                 hex[hn] = 0;
                 if (hex_decode(hex, secret, 64, secret_len) == 0)
                     return true;
@@ -136,6 +137,84 @@ static bool find_secret(const char *keylog, size_t keylog_len, const char *rando
         p = le + 1;
     }
     return false;
+}
+
+static bool find_secret(const char *keylog, size_t keylog_len, const char *random_hex,
+                        uint8_t *secret, size_t *secret_len)
+{
+    return find_secret_labelled("CLIENT_TRAFFIC_SECRET_0", keylog, keylog_len, random_hex, secret,
+                                secret_len);
+}
+
+/* The AEAD, hash and key length of a TLS 1.3 suite. */
+static int suite_params(uint16_t suite, const EVP_CIPHER **cipher, const EVP_MD **md,
+                        size_t *key_len)
+{
+    switch (suite) {
+    case 0x1301: *cipher = EVP_aes_128_gcm(), *md = EVP_sha256(), *key_len = 16; return 0;
+    case 0x1302: *cipher = EVP_aes_256_gcm(), *md = EVP_sha384(), *key_len = 32; return 0;
+    case 0x1303: *cipher = EVP_chacha20_poly1305(), *md = EVP_sha256(), *key_len = 32; return 0;
+    default: return -1;
+    }
+}
+
+int lab_decrypt_server_handshake(const uint8_t client_random[32], const uint8_t *s2c,
+                                 size_t s2c_len, const char *keylog, size_t keylog_len,
+                                 struct lab_log *out, uint16_t *suite_out, char *why,
+                                 size_t whylen)
+{
+    struct record sh;
+    size_t soff = 0;
+    if (!s2c || !next_record(s2c, s2c_len, &soff, &sh) || sh.type != 22 || sh.len < 39 ||
+        sh.body[0] != 2 || sh.len < (size_t)39 + sh.body[38] + 2) {
+        errbuf_set(why, whylen, "no ServerHello in S2's answer");
+        return -1;
+    }
+    size_t cs_off = 39 + sh.body[38];
+    uint16_t suite = (uint16_t)(sh.body[cs_off] << 8 | sh.body[cs_off + 1]);
+    const EVP_CIPHER *cipher;
+    const EVP_MD *md;
+    size_t key_len;
+    if (suite_params(suite, &cipher, &md, &key_len) != 0) {
+        errbuf_set(why, whylen, "cipher suite 0x%04x", suite);
+        return -1;
+    }
+    if (suite_out)
+        *suite_out = suite;
+    char random_hex[65];
+    hex_encode(client_random, 32, random_hex);
+    uint8_t secret[64], key[32], iv[12];
+    size_t secret_len = 0;
+    if (!keylog ||
+        !find_secret_labelled("SERVER_HANDSHAKE_TRAFFIC_SECRET", keylog, keylog_len, random_hex,
+                              secret, &secret_len) ||
+        secret_len != (size_t)EVP_MD_get_size(md)) {
+        errbuf_set(why, whylen, "no SERVER_HANDSHAKE_TRAFFIC_SECRET for this ClientHello in the "
+                                "key log");
+        return -1;
+    }
+    if (expand_label(md, secret, secret_len, "key", key, key_len) != 0 ||
+        expand_label(md, secret, secret_len, "iv", iv, sizeof iv) != 0) {
+        errbuf_set(why, whylen, "HKDF-Expand-Label failed");
+        return -1;
+    }
+    int opened = 0;
+    uint8_t plain[(1 << 14) + 256 + 16];
+    struct record r;
+    for (int i = 0; i < 64 && next_record(s2c, s2c_len, &soff, &r); i++) {
+        if (r.type != 23 || r.len > sizeof plain)
+            continue; /* change_cipher_spec (middlebox compatibility) */
+        size_t n = 0;
+        uint8_t type = 0;
+        if (open_record(cipher, key, iv, (uint64_t)opened, &r, plain, &n, &type) != 0)
+            break;
+        opened++;
+        if (type == 22)
+            lab_log_append(out, plain, n);
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(key, sizeof key);
+    return opened;
 }
 
 int lab_decrypt_client_records(const uint8_t *c2s, size_t c2s_len, const uint8_t *s2c,

@@ -8,6 +8,7 @@
  * Simulated evidence proves nothing about hardware.
  */
 #include "attester/attester.h"
+#include "attester/sim/sim_config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -56,23 +57,20 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t len, const
     return 0;
 }
 
-static int load_config(struct attester *a, const char *dir, char *err, size_t errlen)
+int sim_config_parse(const uint8_t *data, size_t len, const char *name, struct sim_config *out,
+                     char *err, size_t errlen)
 {
-    char path[PATH_MAX];
-    if (path_join(path, sizeof path, dir, SIM_FILE_CONFIG) != 0) {
-        errbuf_set(err, errlen, "sim: directory name too long");
-        return -1;
-    }
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (file_read(path, SIM_CONFIG_MAX, &data, &len) != 0) {
-        errbuf_set(err, errlen, "sim: cannot read %.300s (run `tether sim init`): %s", path,
-               strerror(errno));
+    const char *path = name ? name : SIM_FILE_CONFIG;
+    struct sim_config c;
+    memset(&c, 0, sizeof c);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!data || !out) {
+        errbuf_set(err, errlen, "sim: bad arguments");
         return -1;
     }
     json_error_t jerr;
     json_t *o = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(data);
     if (!o) {
         errbuf_set(err, errlen, "sim: %.300s: line %d, column %d: %s", path, jerr.line, jerr.column,
                jerr.text);
@@ -92,8 +90,8 @@ static int load_config(struct attester *a, const char *dir, char *err, size_t er
             goto out;
         }
     }
-    if (hex_field(o, "measurement", a->measurement, SIM_MEASUREMENT_LEN, path, err, errlen) != 0 ||
-        hex_field(o, "platform_id", a->platform_id, SIM_PLATFORM_ID_LEN, path, err, errlen) != 0)
+    if (hex_field(o, "measurement", c.measurement, SIM_MEASUREMENT_LEN, path, err, errlen) != 0 ||
+        hex_field(o, "platform_id", c.platform_id, SIM_PLATFORM_ID_LEN, path, err, errlen) != 0)
         goto out;
     v = json_object_get(o, "tcb_version");
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -101,17 +99,44 @@ static int load_config(struct attester *a, const char *dir, char *err, size_t er
         errbuf_set(err, errlen, "sim: %.300s: \"tcb_version\" must be an integer 0..4294967295", path);
         goto out;
     }
-    a->tcb_version = (uint32_t)json_integer_value(v);
+    c.tcb_version = (uint32_t)json_integer_value(v);
     v = json_object_get(o, "debug");
     if (!json_is_boolean(v)) {
         errbuf_set(err, errlen, "sim: %.300s: \"debug\" must be true or false", path);
         goto out;
     }
-    a->debug = json_is_true(v);
+    c.debug = json_is_true(v);
+    *out = c;
     rc = 0;
 out:
     json_decref(o);
     return rc;
+}
+
+static int load_config(struct attester *a, const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (path_join(path, sizeof path, dir, SIM_FILE_CONFIG) != 0) {
+        errbuf_set(err, errlen, "sim: directory name too long");
+        return -1;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (file_read(path, SIM_CONFIG_MAX, &data, &len) != 0) {
+        errbuf_set(err, errlen, "sim: cannot read %.300s (run `tether sim init`): %s", path,
+               strerror(errno));
+        return -1;
+    }
+    struct sim_config c;
+    int rc = sim_config_parse(data, len, path, &c, err, errlen);
+    free(data);
+    if (rc != 0)
+        return -1;
+    memcpy(a->measurement, c.measurement, sizeof a->measurement);
+    memcpy(a->platform_id, c.platform_id, sizeof a->platform_id);
+    a->tcb_version = c.tcb_version;
+    a->debug = c.debug;
+    return 0;
 }
 
 static int load_keys(struct attester *a, const char *dir, char *err, size_t errlen)

@@ -78,6 +78,12 @@ static bool reader_mbz(struct bytes_reader *r, size_t n)
     return true;
 }
 
+bool snp_report_version_supported(uint32_t version)
+{
+    /* Versions 0 and 1 predate the published layout; v2 is the oldest seen (fw <= 1.52). */
+    return version >= 2;
+}
+
 int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, const char **why)
 {
     if (why)
@@ -98,8 +104,7 @@ int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, con
     reader_u32le(&r, &out->version);
     if (r.failed)
         return fail(why, "report truncated");
-    /* Versions 0 and 1 predate the published layout; v2 is the oldest seen (fw <= 1.52). */
-    if (out->version < 2)
+    if (!snp_report_version_supported(out->version))
         return fail(why, "unsupported report version (must be 2 or later)");
     reader_u32le(&r, &out->guest_svn);
     reader_u64le(&r, &out->policy);

@@ -67,6 +67,12 @@ struct snp_report {
     const uint8_t *signed_region; /* borrows the input: [0, SNP_SIGNED_LEN) */
 };
 
+/* The report versions the parser accepts: 2 and every later version (56860 Table 23: VERSION
+ * 2 for ABI <= 1.54, 3 from 1.55, 5 from 1.57; a later version keeps the layout and adds
+ * fields only in regions reserved before, so it is parsed from the layout alone). Versions 0
+ * and 1 predate the published layout. Backend recognition uses this same predicate. */
+bool snp_report_version_supported(uint32_t version);
+
 /* Parse exactly one report (len must be SNP_REPORT_LEN). why gets a short reason. */
 int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, const char **why);
 

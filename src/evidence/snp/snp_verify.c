@@ -6,6 +6,11 @@
  * exist), evidence.signing_key, evidence.chain, evidence.revocation, evidence.signature,
  * evidence.tcb_binding, evidence.chip_id.
  *
+ * CRLs come from the collateral files, from collateral folders read as offline bundles
+ * (DIR/snp/<Gen>/crl.der, docs/collateral.md) and, with "kds:DIR", from the KDS cache or AMD
+ * KDS itself (collateral_snp_crl); the revocation rule (pass only when a CRL was checked, skip
+ * when none of a chain CA was given, RFC 5280 currency) is at check_revocation.
+ *
  * Specifications: SEV-SNP ABI 56860 (ATTESTATION_REPORT Table 23: KEY_INFO.SIGNING_KEY,
  * REPORTED_TCB, CHIP_ID, SIGNATURE); VCEK certificate and KDS interface 57230 (chain
  * VCEK <- ASK <- ARK, VLEK <- ASVK <- ARK, RSASSA-PSS SHA-384, VCEK extensions); research
@@ -67,11 +72,13 @@ static bool snp_recognise(const uint8_t *ev, size_t len)
     if (ev && len >= SNP_EVIDENCE_HEADER_LEN && memcmp(ev, SNP_EVIDENCE_MAGIC, 4) == 0 &&
         ev[4] == 0 && ev[5] == SNP_EVIDENCE_VERSION)
         return true;
-    /* A bare report: exactly 1184 bytes, VERSION 2..5, SIGNATURE_ALGO 1 (56860 Table 23). */
+    /* A bare report: exactly 1184 bytes, a VERSION the parser accepts (2 or later: the same
+     * predicate, snp_report_version_supported, so recognition never disagrees with the
+     * parser) and SIGNATURE_ALGO 1 (56860 Table 23). A hint only: the parser decides. */
     if (!ev || len != SNP_REPORT_LEN)
         return false;
     uint32_t version = le32(ev), algo = le32(ev + 0x34);
-    return version >= 2 && version <= 5 && algo == SNP_SIG_ALGO_ECDSA_P384_SHA384;
+    return snp_report_version_supported(version) && algo == SNP_SIG_ALGO_ECDSA_P384_SHA384;
 }
 
 /* ---- the built-in AMD roots, parsed once per process ---- */
@@ -142,6 +149,7 @@ struct collateral {
     STACK_OF(X509) *cas;     /* CA certificates: untrusted chain material only */
     STACK_OF(X509_CRL) *crls;
     size_t files, ignored;
+    size_t bundle_files; /* of files: chain and CRL files found in bundles or the KDS cache */
     struct chain_cache *cache; /* the policy entry's: parsed certificates reused from it */
     time_t at;
     /* The DER each freshly decoded leaf came from: the cache key is the bytes as received
@@ -301,8 +309,71 @@ static int add_file(struct collateral *c, const char *path, char *why, size_t wh
     return rc;
 }
 
-static int load_collateral(const char *const *paths, struct collateral *c, char *why,
-                           size_t whylen)
+/* The generations to look up in a bundle: the report's, else all three (v2 reports). */
+static size_t bundle_gens(enum snp_generation gen, enum snp_generation out[3])
+{
+    if (gen != SNP_GEN_UNKNOWN) {
+        out[0] = gen;
+        return 1;
+    }
+    out[0] = SNP_GEN_MILAN;
+    out[1] = SNP_GEN_GENOA;
+    out[2] = SNP_GEN_TURIN;
+    return 3;
+}
+
+/* The chain file (ASK|ASVK then ARK: untrusted chain material only, the ARK is never trusted
+ * from here) and the CRL of a bundle or cache directory in the docs/collateral.md layout
+ * (DIR/snp/<Gen>/{vlek_,}cert_chain.pem, DIR/snp/<Gen>/{vlek_,}crl.der), for the report's key
+ * type. Absent files are fine; a present but malformed one fails (a bundle is authoritative,
+ * collateral.c). Cache entries (strict = false) that do not parse are ignored, as collateral.c
+ * does. */
+static int add_bundle(struct collateral *c, const char *dir, bool strict, bool with_crl,
+                      bool vlek, enum snp_generation gen, char *why, size_t whylen)
+{
+    struct collateral_config cc = {.bundle_dir = strict ? dir : NULL,
+                                   .cache_dir = strict ? NULL : dir};
+    enum snp_generation gens[3];
+    size_t n = bundle_gens(gen, gens);
+    for (size_t g = 0; g < n; g++) {
+        for (int crl = 0; crl < (with_crl ? 2 : 1); crl++) {
+            uint8_t *b = NULL;
+            size_t len = 0;
+            char err[300] = "";
+            int rc = crl ? collateral_snp_crl(&cc, gens[g], vlek, &b, &len, err, sizeof err)
+                         : collateral_snp_chain(&cc, gens[g], vlek, &b, &len, err, sizeof err);
+            if (rc == COLLATERAL_NOT_FOUND)
+                continue;
+            if (rc != COLLATERAL_OK) {
+                if (!strict)
+                    continue;
+                snprintf(why, whylen, "bundle %.250s", err);
+                return -1;
+            }
+            if (c->files >= COLLATERAL_MAX_FILES) {
+                free(b);
+                snprintf(why, whylen, "more than %d collateral files", COLLATERAL_MAX_FILES);
+                return -1;
+            }
+            c->files++;
+            c->bundle_files++;
+            size_t before = c->ignored;
+            int arc = add_buffer(c, b, len);
+            free(b);
+            if (arc != 0 || c->ignored != before) {
+                snprintf(why, whylen, "%.200s/snp/%s/%s: malformed, or too many objects", dir,
+                         collateral_snp_product(gens[g]),
+                         crl ? (vlek ? "vlek_crl.der" : "crl.der")
+                             : (vlek ? "vlek_cert_chain.pem" : "cert_chain.pem"));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_collateral(const char *const *paths, bool vlek, enum snp_generation gen,
+                           struct collateral *c, char *why, size_t whylen)
 {
     c->leaves = sk_X509_new_null();
     c->cas = sk_X509_new_null();
@@ -313,8 +384,14 @@ static int load_collateral(const char *const *paths, struct collateral *c, char 
     }
     for (size_t i = 0; paths && paths[i]; i++) {
         struct stat st;
-        if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0)
-            continue; /* a KDS cache, used only when a VCEK is missing */
+        if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0) {
+            /* A KDS cache: its chain file as it is (the CRL is looked up, fetched or
+             * refreshed by kds_crl; a VCEK only when missing, lookup_vcek). */
+            if (add_bundle(c, paths[i] + strlen(KDS_PREFIX), false, false, vlek, gen, why,
+                           whylen) != 0)
+                return -1;
+            continue;
+        }
         if (strncmp(paths[i], "pcs:", 4) == 0)
             continue; /* an Intel PCS cache: DCAP collateral, not ours */
         if (stat(paths[i], &st) != 0) {
@@ -344,6 +421,9 @@ static int load_collateral(const char *const *paths, struct collateral *c, char 
         }
         free(names);
         if (rc != 0)
+            return -1;
+        /* ... and the folder read as an offline bundle (docs/collateral.md layout). */
+        if (add_bundle(c, paths[i], true, true, vlek, gen, why, whylen) != 0)
             return -1;
     }
     return 0;
@@ -629,6 +709,29 @@ static X509 *vcek_from(const struct collateral_config *cc, const struct snp_repo
     return NULL;
 }
 
+/* The "kds:DIR" collateral entry's cache directory (the last one given), or NULL. */
+static const char *kds_cache_dir(const char *const *paths)
+{
+    const char *cache = NULL;
+    for (size_t i = 0; paths && paths[i]; i++)
+        if (strncmp(paths[i], KDS_PREFIX, strlen(KDS_PREFIX)) == 0)
+            cache = paths[i] + strlen(KDS_PREFIX);
+    return cache;
+}
+
+/* AMD KDS (or the mirror in TETHER_KDS_URL) with a disk cache: https only, http on loopback;
+ * 429/503 back-off and the process-wide serialisation are collateral.c's and kds.c's. */
+static struct collateral_config kds_config(const char *cache)
+{
+    const char *mirror = getenv("TETHER_KDS_URL");
+    return (struct collateral_config){
+        .cache_dir = cache,
+        .kds_base_url = mirror && mirror[0] ? mirror : COLLATERAL_KDS_URL,
+        .timeout_ms = 10000,
+        .max_retries = 2,
+    };
+}
+
 static X509 *lookup_vcek(const char *const *paths, const struct snp_report *rep,
                          enum snp_generation gen, struct collateral *coll, char *why,
                          size_t whylen)
@@ -647,57 +750,153 @@ static X509 *lookup_vcek(const char *const *paths, const struct snp_report *rep,
     }
     if (!cache)
         return NULL;
-    const char *mirror = getenv("TETHER_KDS_URL");
-    struct collateral_config cc = {
-        .cache_dir = cache,
-        .kds_base_url = mirror && mirror[0] ? mirror : COLLATERAL_KDS_URL,
-        .timeout_ms = 10000,
-        .max_retries = 2,
-    };
+    struct collateral_config cc = kds_config(cache);
     return vcek_from(&cc, rep, gen, coll, why, whylen);
+}
+
+/* What the KDS CRL lookup gave (reported by check_revocation once the chain is known). */
+struct kds_crl_outcome {
+    bool tried;
+    bool failed; /* transport error, rate limit, malformed answer: fail closed */
+    char note[400];
+};
+
+/* With "kds:DIR": the generation's ARK-signed CRL (KDS /vcek|vlek/v1/{prod}/crl, 57230) from
+ * the cache, fetched when missing and refreshed after COLLATERAL_CRL_MAX_AGE_S (a stale copy
+ * is kept when the refresh fails; its nextUpdate is checked like any CRL's). Added to the
+ * collateral's CRLs, so the chain is then verified in full (no cached chain). */
+static void kds_crl(const char *const *paths, bool vlek, enum snp_generation gen,
+                    struct collateral *coll, struct kds_crl_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    const char *cache = kds_cache_dir(paths);
+    if (!cache)
+        return;
+    o->tried = true;
+    if (gen == SNP_GEN_UNKNOWN) {
+        /* v2 report and no productName: there is no one KDS product to ask. */
+        snprintf(o->note, sizeof o->note,
+                 "KDS CRL not looked up: the generation is unknown (v2 report, no productName)");
+        return;
+    }
+    struct collateral_config cc = kds_config(cache);
+    uint8_t *der = NULL;
+    size_t len = 0;
+    char err[300] = "";
+    int rc = collateral_snp_crl(&cc, gen, vlek, &der, &len, err, sizeof err);
+    if (rc == COLLATERAL_OK) {
+        size_t before = coll->ignored;
+        /* collateral.c returns exactly one DER CRL (collateral_is_der_crl) */
+        if (add_der(coll, der, len) != 0 || coll->ignored != before) {
+            o->failed = true;
+            snprintf(o->note, sizeof o->note, "KDS CRL for %s could not be loaded",
+                     collateral_snp_product(gen));
+        } else {
+            snprintf(o->note, sizeof o->note, "KDS CRL for %s %s from %s",
+                     collateral_snp_product(gen), vlek ? "VLEK" : "VCEK", cache);
+        }
+    } else if (rc == COLLATERAL_NOT_FOUND) {
+        /* An authoritative "no such CRL" (HTTP 404) is not a failure: nothing to check. */
+        snprintf(o->note, sizeof o->note, "KDS has no CRL: %.300s", err);
+    } else {
+        o->failed = true;
+        snprintf(o->note, sizeof o->note, "%.390s", err);
+    }
+    free(der);
 }
 
 /* ---- revocation: CRLs from the collateral ---- */
 
+/* 1 if the CRL has a critical extension: RFC 5280 5.2 - an application that cannot process a
+ * critical CRL extension MUST NOT use the CRL (delta CRLs, issuing distribution points with
+ * reason or scope limits are not processed here; AMD's CRLs have none). */
+static bool crl_has_critical_ext(const X509_CRL *crl)
+{
+    const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++)
+        if (X509_EXTENSION_get_critical(sk_X509_EXTENSION_value(exts, i)))
+            return true;
+    return false;
+}
+
+/*
+ * The revocation rule (docs/snp.md "Revocation"): a CRL counts only if its issuer is a CA of
+ * the verified chain (AMD KDS: the ARK's CRL lists revoked ASKs/ASVKs; an ASK CRL would list
+ * VCEKs). For each such CA, every one of its CRLs must verify with the CA's key (RFC 5280
+ * 6.3.3 (f)-(g)), carry nextUpdate (RFC 5280 5.1.2.5: conforming issuers MUST include it) and
+ * no critical extension (5.2); a failure is evidence_crl_invalid. A CRL is used only when
+ * current: thisUpdate <= at <= nextUpdate (6.3.3 (a)); a CA whose CRLs are all outside that
+ * window is evidence_crl_expired (fail closed: no current revocation status). A certificate
+ * of the chain issued by the CA and listed in a current CRL is evidence_cert_revoked.
+ * Result: fail as above; pass when at least one CRL was checked; skip when none was (no CRL
+ * at all, or only CRLs of unrelated issuers: nothing was checked, so nothing "passed").
+ * A KDS CRL the verifier was asked to fetch ("kds:DIR") and could not get (network, rate
+ * limit, malformed answer; not an HTTP 404) is evidence_crl_unavailable.
+ */
 static int check_revocation(const struct collateral *coll, STACK_OF(X509) *chain, time_t at,
-                            struct tether_result *r)
+                            const struct kds_crl_outcome *kds, struct tether_result *r)
 {
     const char *name = "evidence.revocation";
-    const char *expected = "no certificate of the chain listed in a supplied CRL";
+    const char *expected = "no certificate of the chain listed in a current CRL of its issuer";
     int ncrl = sk_X509_CRL_num(coll->crls);
+    if (kds->failed) {
+        result_check(r, name, CHECK_FAIL, "evidence_crl_unavailable", expected, NULL, kds->note);
+        return -1;
+    }
+    char note[440] = "";
+    if (kds->tried && kds->note[0])
+        snprintf(note, sizeof note, "; %s", kds->note);
     if (ncrl == 0) {
-        result_check(r, name, CHECK_SKIP, NULL, expected, NULL,
-                     "no CRL supplied as collateral: revocation not checked");
+        char d[520];
+        snprintf(d, sizeof d, "no CRL supplied (collateral, bundle or KDS): revocation not "
+                              "checked%s", note);
+        result_check(r, name, CHECK_SKIP, NULL, expected, NULL, d);
         return 0;
     }
-    int used = 0;
-    for (int k = 0; k < ncrl; k++) {
-        X509_CRL *crl = sk_X509_CRL_value(coll->crls, k);
-        /* The CRL's issuer must be a CA of the verified chain (AMD: the ARK, KDS /crl). */
-        for (int i = 1; i < sk_X509_num(chain); i++) {
-            X509 *ca = sk_X509_value(chain, i);
+    int used = 0, matched = 0;
+    for (int i = 1; i < sk_X509_num(chain); i++) {
+        X509 *ca = sk_X509_value(chain, i);
+        int of_ca = 0, current = 0;
+        char *cn = x509_name_string(X509_get_subject_name(ca));
+        char act[300];
+        snprintf(act, sizeof act, "CRL issued by %.200s", cn ? cn : "?");
+        free(cn);
+        for (int k = 0; k < ncrl; k++) {
+            X509_CRL *crl = sk_X509_CRL_value(coll->crls, k);
+            /* RFC 5280 6.3.3 (b): the CRL issuer must be the certificate's issuer. */
             if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0)
                 continue;
-            char *cn = x509_name_string(X509_get_subject_name(ca));
-            char act[300];
-            snprintf(act, sizeof act, "CRL issued by %.200s", cn ? cn : "?");
-            free(cn);
+            of_ca++;
+            matched++;
             if (X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
                 ERR_clear_error();
                 result_check(r, name, CHECK_FAIL, "evidence_crl_invalid", expected, act,
-                             "the CRL's signature does not verify with the issuing CA's key");
+                             "the CRL's signature does not verify with the issuing CA's key "
+                             "(RFC 5280 6.3.3 (g))");
                 return -1;
             }
             const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl);
             const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-            time_t t = at;
-            if (!last || X509_cmp_time(last, &t) > 0 || !next || X509_cmp_time(next, &t) < 0) {
-                ERR_clear_error();
+            if (!last || !next || crl_has_critical_ext(crl)) {
                 result_check(r, name, CHECK_FAIL, "evidence_crl_invalid", expected, act,
-                             "the CRL is not valid at the time of verification (thisUpdate in "
-                             "the future, or nextUpdate missing or passed)");
+                             !next ? "the CRL has no nextUpdate (RFC 5280 5.1.2.5)"
+                                   : !last ? "the CRL has no thisUpdate"
+                                           : "the CRL has a critical extension this verifier "
+                                             "does not process (RFC 5280 5.2)");
                 return -1;
             }
+            time_t t = at;
+            int after_last = X509_cmp_time(last, &t); /* > 0: thisUpdate is after at */
+            int next_cmp = X509_cmp_time(next, &t);   /* < 0: nextUpdate is before at */
+            ERR_clear_error();
+            if (after_last == 0 || next_cmp == 0) {
+                result_check(r, name, CHECK_FAIL, "evidence_crl_invalid", expected, act,
+                             "the CRL's thisUpdate or nextUpdate cannot be read");
+                return -1;
+            }
+            if (after_last > 0 || next_cmp < 0)
+                continue; /* not current at the time of verification: not used */
+            current++;
             used++;
             /* Every certificate of the chain issued by this CA. */
             for (int j = 0; j < i; j++) {
@@ -716,12 +915,27 @@ static int check_revocation(const struct collateral *coll, STACK_OF(X509) *chain
                 }
             }
         }
+        if (of_ca > 0 && current == 0) {
+            char when[21], d[600];
+            rfc3339_format(at, when);
+            snprintf(d, sizeof d,
+                     "no CRL of this CA is current at %s (thisUpdate after it, or nextUpdate "
+                     "before it; RFC 5280 6.3.3 (a)): fetch a current CRL%s", when, note);
+            result_check(r, name, CHECK_FAIL, "evidence_crl_expired", expected, act, d);
+            return -1;
+        }
     }
     ERR_clear_error();
-    char act[128];
+    char act[160], d[520];
     snprintf(act, sizeof act, "%d CRL(s) checked, %d not issued by a CA of this chain", used,
-             ncrl - used);
-    result_check(r, name, CHECK_PASS, NULL, expected, act, NULL);
+             ncrl - matched);
+    if (used == 0) {
+        snprintf(d, sizeof d, "no supplied CRL is issued by a CA of this chain: revocation not "
+                              "checked%s", note);
+        result_check(r, name, CHECK_SKIP, NULL, expected, act, d);
+        return 0;
+    }
+    result_check(r, name, CHECK_PASS, NULL, expected, act, note[0] ? note + 2 : NULL);
     return 0;
 }
 
@@ -945,8 +1159,8 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
                       time_t at, const char *const *collateral, struct claims *out,
                       struct tether_result *r)
 {
-    const char *fmt_expected = "AMD SEV-SNP ATTESTATION_REPORT (1184 bytes, version 2..5, "
-                               "ECDSA P-384 SHA-384)";
+    const char *fmt_expected = "AMD SEV-SNP ATTESTATION_REPORT (1184 bytes, version 2 or "
+                               "later, ECDSA P-384 SHA-384)";
     struct snp_report rep;
     const char *why = NULL;
     struct snp_evidence *cont = NULL;
@@ -994,16 +1208,17 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     coll.cache = anchors ? anchors->cache : NULL;
     coll.at = at;
     char cwhy[300] = "";
-    if (!cands || load_collateral(collateral, &coll, cwhy, sizeof cwhy) != 0) {
+    if (!cands || load_collateral(collateral, want == SNP_KEY_VLEK, gen, &coll, cwhy,
+                                   sizeof cwhy) != 0) {
         result_check(r, "evidence.collateral", CHECK_FAIL, "collateral_unreadable",
                      "readable certificates and CRLs (DER or PEM)", NULL,
                      cwhy[0] ? cwhy : "out of memory");
         goto done;
     }
     snprintf(actual, sizeof actual,
-             "%zu file(s): %d leaf certificate(s), %d CA certificate(s), %d CRL(s), %zu "
-             "ignored", coll.files, sk_X509_num(coll.leaves), sk_X509_num(coll.cas),
-             sk_X509_CRL_num(coll.crls), coll.ignored);
+             "%zu file(s) (%zu from bundles): %d leaf certificate(s), %d CA certificate(s), %d "
+             "CRL(s), %zu ignored", coll.files, coll.bundle_files, sk_X509_num(coll.leaves),
+             sk_X509_num(coll.cas), sk_X509_CRL_num(coll.crls), coll.ignored);
     result_check(r, "evidence.collateral", collateral && collateral[0] ? CHECK_PASS : CHECK_SKIP,
                  NULL, "certificates and CRLs (DER or PEM)", actual,
                  collateral && collateral[0] ? NULL : "no collateral given");
@@ -1095,6 +1310,9 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
      * that a cached pass never bypasses revocation (docs/snp.md). */
     int cache_tag = 1 + (want == SNP_KEY_VLEK) + 2 * (int)chain_gen;
     bool cached = false;
+    /* The KDS CRL ("kds:DIR") before the chain: a CRL means no cached chain. */
+    struct kds_crl_outcome kco;
+    kds_crl(collateral, want == SNP_KEY_VLEK, chain_gen, &coll, &kco);
     if (coll.cache && sk_X509_CRL_num(coll.crls) == 0)
         cached = cached_chain(coll.cache, cert, cache_tag, coll.cas, at, &co);
     if (!cached &&
@@ -1139,7 +1357,7 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
         gen = co.gen != SNP_GEN_UNKNOWN ? co.gen
                                         : (enum snp_generation)snp_cert_product_generation(&ext);
 
-    if (check_revocation(&coll, co.chain, at, r) != 0)
+    if (check_revocation(&coll, co.chain, at, &kco, r) != 0)
         goto done;
     if (!cached)
         cache_chain(&coll, cert, cache_tag, &co);
