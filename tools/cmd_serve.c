@@ -27,7 +27,7 @@ static const char usage[] =
     "                    [--cert FILE --key FILE] [--insecure-legacy-mode NAME]\n"
     "  --listen      address to listen on (loopback for tests)\n"
     "  --tee         the TEE this server attests with: sim:DIR (from 'tether sim init DIR'),\n"
-    "                snp[:TSM-DIR], tdx[:TSM-DIR], tpm[:TCTI][;pcrs=...][;akcert=PEM]\n"
+    "                snp[:TSM-DIR][;vmpl=N], tdx[:TSM-DIR], tpm[:TCTI][;pcrs=...][;akcert=PEM]\n"
     "  --mutual      also require and appraise the client's attestation (needs --policy)\n"
     "  --echo        echo application data back (default)\n"
     "  --forward     forward application data to a plain TCP backend\n"

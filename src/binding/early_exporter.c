@@ -13,6 +13,7 @@
 #include <openssl/obj_mac.h>
 
 #include "util/bytes.h"
+#include "util/util.h"
 
 #define HS_CLIENT_HELLO 1
 #define EXT_SERVER_NAME 0
@@ -129,13 +130,6 @@ out:
 
 /* ---- the ClientHello parser ---- */
 
-static int fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return -1;
-}
-
 /* server_name (RFC 6066 3): ServerNameList<1..2^16-1> of {u8 type, opaque name<1..2^16-1>}. */
 static int parse_server_name(const uint8_t *p, size_t n, struct client_hello *out)
 {
@@ -181,58 +175,58 @@ int client_hello_parse(const uint8_t *msg, size_t len, struct client_hello *out,
     if (why)
         *why = NULL;
     if (!out)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!msg || len > CLIENT_HELLO_MAX)
-        return fail(why, "ClientHello missing or larger than 64 KiB");
+        return parse_fail(why, "ClientHello missing or larger than 64 KiB");
     struct bytes_reader r, body, exts;
     uint8_t type;
     uint32_t body_len;
     reader_init(&r, msg, len);
     if (!reader_u8(&r, &type) || type != HS_CLIENT_HELLO)
-        return fail(why, "not a client_hello handshake message");
+        return parse_fail(why, "not a client_hello handshake message");
     if (!reader_u24(&r, &body_len) || body_len != reader_remaining(&r))
-        return fail(why, "ClientHello length does not match the message");
+        return parse_fail(why, "ClientHello length does not match the message");
     reader_init(&body, msg + 4, body_len);
     const uint8_t *p;
     size_t n;
     if (!reader_u16(&body, &out->legacy_version) || !reader_copy(&body, out->random, 32))
-        return fail(why, "ClientHello truncated before the random");
+        return parse_fail(why, "ClientHello truncated before the random");
     if (!reader_vec(&body, 1, &p, &n) || n > 32)
-        return fail(why, "bad legacy_session_id");
+        return parse_fail(why, "bad legacy_session_id");
     out->session_id_len = n;
     if (!reader_vec(&body, 2, &p, &n) || n < 2 || n % 2)
-        return fail(why, "bad cipher_suites");
+        return parse_fail(why, "bad cipher_suites");
     out->n_cipher_suites = n / 2;
     if (!reader_vec(&body, 1, &p, &n) || n < 1)
-        return fail(why, "bad legacy_compression_methods");
+        return parse_fail(why, "bad legacy_compression_methods");
     if (reader_done(&body))
-        return fail(why, "ClientHello without extensions (not TLS 1.3)");
+        return parse_fail(why, "ClientHello without extensions (not TLS 1.3)");
     if (!reader_sub(&body, 2, &exts) || !reader_done(&body))
-        return fail(why, "extensions block does not fill the ClientHello exactly");
+        return parse_fail(why, "extensions block does not fill the ClientHello exactly");
     uint16_t seen[MAX_EXTENSIONS];
     size_t ns = 0;
     while (reader_remaining(&exts) > 0) {
         uint16_t et;
         if (ns == MAX_EXTENSIONS)
-            return fail(why, "more than 128 extensions");
+            return parse_fail(why, "more than 128 extensions");
         if (!reader_u16(&exts, &et) || !reader_vec(&exts, 2, &p, &n))
-            return fail(why, "truncated extension");
+            return parse_fail(why, "truncated extension");
         for (size_t i = 0; i < ns; i++)
             if (seen[i] == et)
-                return fail(why, "an extension appears twice");
+                return parse_fail(why, "an extension appears twice");
         seen[ns++] = et;
         if (out->has_pre_shared_key)
-            return fail(why, "pre_shared_key is not the last extension");
+            return parse_fail(why, "pre_shared_key is not the last extension");
         switch (et) {
         case EXT_SERVER_NAME:
             if (parse_server_name(p, n, out) != 0)
-                return fail(why, "malformed server_name");
+                return parse_fail(why, "malformed server_name");
             break;
         case EXT_SUPPORTED_VERSIONS:
             out->has_supported_versions = true;
             if (parse_versions(p, n, out) != 0)
-                return fail(why, "malformed supported_versions");
+                return parse_fail(why, "malformed supported_versions");
             break;
         case EXT_KEY_SHARE: out->has_key_share = true; break;
         case EXT_PRE_SHARED_KEY: out->has_pre_shared_key = true; break;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/cbor.h"
+#include "util/util.h"
 
 size_t ratls_hash_len(unsigned hash_alg)
 {
@@ -56,23 +57,17 @@ int ratls_ext_encode(uint64_t tag, const uint8_t *evidence, size_t evidence_len,
     return ok ? 0 : -1;
 }
 
-static int fail(const char **why, const char *reason)
-{
-    *why = reason;
-    return -1;
-}
-
 /* The claims map: "pubkey-hash" required, "nonce" optional, anything else ignored. */
 static int decode_claims(const uint8_t *buf, size_t len, struct ratls_claims *c, const char **why)
 {
     const char *cw = NULL;
     if (cbor_check(buf, len, &cw) != 0)
-        return fail(why, "claims buffer is not strict CBOR");
+        return parse_fail(why, "claims buffer is not strict CBOR");
     struct bytes_reader r;
     reader_init(&r, buf, len);
     uint64_t n;
     if (!cbor_read_map(&r, &n))
-        return fail(why, "claims buffer is not a map");
+        return parse_fail(why, "claims buffer is not a map");
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *k, *v;
         size_t kn, vn;
@@ -80,28 +75,28 @@ static int decode_claims(const uint8_t *buf, size_t len, struct ratls_claims *c,
         uint64_t arg;
         struct bytes_reader peek = r;
         if (!cbor_read_head(&peek, &m, &arg))
-            return fail(why, "claims buffer truncated");
+            return parse_fail(why, "claims buffer truncated");
         if (m != CBOR_TSTR) {
             /* Claim names are text strings; a key of another type is some other claim. */
             if (!cbor_skip(&r) || !cbor_skip(&r))
-                return fail(why, "claims buffer truncated");
+                return parse_fail(why, "claims buffer truncated");
             continue;
         }
         if (!cbor_read_tstr(&r, &k, &kn))
-            return fail(why, "claims buffer truncated");
+            return parse_fail(why, "claims buffer truncated");
         bool is_hash = cbor_tstr_is(k, kn, CLAIM_PUBKEY_HASH);
         bool is_nonce = cbor_tstr_is(k, kn, CLAIM_NONCE);
         if (!is_hash && !is_nonce) {
             if (!cbor_skip(&r))
-                return fail(why, "claims buffer truncated");
+                return parse_fail(why, "claims buffer truncated");
             continue;
         }
         if (!cbor_read_bstr(&r, &v, &vn))
-            return fail(why, is_hash ? "\"pubkey-hash\" is not a byte string"
-                                     : "\"nonce\" is not a byte string");
+            return parse_fail(why, is_hash ? "\"pubkey-hash\" is not a byte string"
+                                           : "\"nonce\" is not a byte string");
         if (is_nonce) {
             if (vn == 0 || vn > RATLS_NONCE_MAX)
-                return fail(why, "\"nonce\" is empty or longer than 64 bytes");
+                return parse_fail(why, "\"nonce\" is empty or longer than 64 bytes");
             memcpy(c->nonce, v, vn);
             c->nonce_len = vn;
             c->has_nonce = true;
@@ -109,7 +104,7 @@ static int decode_claims(const uint8_t *buf, size_t len, struct ratls_claims *c,
         }
         /* pubkey-hash-value: the encoded hash-entry [alg-id, hash-value], nothing after it. */
         if (cbor_check(v, vn, &cw) != 0)
-            return fail(why, "\"pubkey-hash\" is not strict CBOR");
+            return parse_fail(why, "\"pubkey-hash\" is not strict CBOR");
         struct bytes_reader h;
         reader_init(&h, v, vn);
         uint64_t cnt, alg;
@@ -117,22 +112,22 @@ static int decode_claims(const uint8_t *buf, size_t len, struct ratls_claims *c,
         size_t hn;
         if (!cbor_read_array(&h, &cnt) || cnt != 2 || !cbor_read_uint(&h, &alg) ||
             !cbor_read_bstr(&h, &hv, &hn) || !reader_done(&h))
-            return fail(why, "\"pubkey-hash\" is not [alg-id, hash-value]");
+            return parse_fail(why, "\"pubkey-hash\" is not [alg-id, hash-value]");
         size_t want = alg <= 0xff ? ratls_hash_len((unsigned)alg) : 0;
         if (want == 0)
-            return fail(why, "\"pubkey-hash\" uses an unsupported hash (need sha-256, sha-384 "
-                             "or sha-512: ids 1, 7, 8)");
+            return parse_fail(why, "\"pubkey-hash\" uses an unsupported hash (need sha-256, "
+                                   "sha-384 or sha-512: ids 1, 7, 8)");
         if (hn != want)
-            return fail(why, "\"pubkey-hash\" length does not match its algorithm");
+            return parse_fail(why, "\"pubkey-hash\" length does not match its algorithm");
         c->hash_alg = (unsigned)alg;
         memcpy(c->pubkey_hash, hv, hn);
         c->pubkey_hash_len = hn;
         c->has_pubkey_hash = true;
     }
     if (!reader_done(&r))
-        return fail(why, "claims buffer malformed");
+        return parse_fail(why, "claims buffer malformed");
     if (!c->has_pubkey_hash)
-        return fail(why, "claims lack the required \"pubkey-hash\"");
+        return parse_fail(why, "claims lack the required \"pubkey-hash\"");
     return 0;
 }
 
@@ -143,28 +138,28 @@ int ratls_ext_decode(const uint8_t *buf, size_t len, struct ratls_ext *out, cons
         why = &dummy;
     *why = NULL;
     if (!out)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!buf || len == 0)
-        return fail(why, "empty extension");
+        return parse_fail(why, "empty extension");
     if (len > RATLS_EXT_MAX)
-        return fail(why, "extension larger than 256 KiB");
+        return parse_fail(why, "extension larger than 256 KiB");
     const char *cw = NULL;
     if (cbor_check(buf, len, &cw) != 0)
-        return fail(why, cw ? cw : "not strict CBOR");
+        return parse_fail(why, cw ? cw : "not strict CBOR");
     struct bytes_reader r;
     reader_init(&r, buf, len);
     uint64_t tag, n;
     if (!cbor_read_tag(&r, &tag))
-        return fail(why, "not a tagged CBOR item (the tag names the evidence format)");
+        return parse_fail(why, "not a tagged CBOR item (the tag names the evidence format)");
     if (!cbor_read_array(&r, &n) || n != 2)
-        return fail(why, "the tagged item is not an array of two entries [evidence, claims]");
+        return parse_fail(why, "the tagged item is not an array of two entries [evidence, claims]");
     if (!cbor_read_bstr(&r, &out->evidence, &out->evidence_len) || out->evidence_len == 0)
-        return fail(why, "evidence is not a non-empty byte string");
+        return parse_fail(why, "evidence is not a non-empty byte string");
     if (!cbor_read_bstr(&r, &out->claims_buffer, &out->claims_buffer_len))
-        return fail(why, "claims buffer is not a byte string");
+        return parse_fail(why, "claims buffer is not a byte string");
     if (!reader_done(&r))
-        return fail(why, "trailing data after the claims buffer");
+        return parse_fail(why, "trailing data after the claims buffer");
     out->tag = tag;
     if (decode_claims(out->claims_buffer, out->claims_buffer_len, &out->claims, why) != 0) {
         memset(out, 0, sizeof *out);

@@ -69,6 +69,25 @@ const char *pol_json_type_name(const json_t *v)
 }
 
 /* Every key of obj must be in allowed (NULL-terminated). */
+/* Edit distance between two short keys (both cut at 64 characters), for "did you mean". */
+static size_t key_distance(const char *a, const char *b)
+{
+    size_t la = strnlen(a, 64), lb = strnlen(b, 64);
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+    }
+    return prev[lb];
+}
+
 int pol_check_keys(json_t *obj, const char *path, const char *const *allowed, char *err,
                       size_t errlen)
 {
@@ -80,12 +99,32 @@ int pol_check_keys(json_t *obj, const char *path, const char *const *allowed, ch
             if (strcmp(key, allowed[i]) == 0)
                 known = true;
         if (!known) {
-            char list[256] = "";
+            /* The closest allowed key when it is a likely typo, and the whole list when it
+             * fits the message; long lists (accept.snp) point to the documentation. */
+            const char *near = NULL;
+            size_t best = 4, total = 0;
             for (size_t i = 0; allowed[i]; i++) {
-                size_t used = strlen(list);
-                snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "", allowed[i]);
+                size_t d = key_distance(key, allowed[i]);
+                if (d < best) {
+                    best = d;
+                    near = allowed[i];
+                }
+                total += strlen(allowed[i]) + 4;
             }
-            pol_errf(err, errlen, "%s: unknown key \"%.64s\" (allowed: %s)", path, key, list);
+            char list[256] = "";
+            if (total < sizeof list)
+                for (size_t i = 0; allowed[i]; i++) {
+                    size_t used = strlen(list);
+                    snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
+                             allowed[i]);
+                }
+            else
+                snprintf(list, sizeof list, "see docs/policy.md");
+            if (near)
+                pol_errf(err, errlen, "%s: unknown key \"%.64s\" (did you mean \"%s\"? allowed: %s)",
+                         path, key, near, list);
+            else
+                pol_errf(err, errlen, "%s: unknown key \"%.64s\" (allowed: %s)", path, key, list);
             return -1;
         }
     }
@@ -368,6 +407,17 @@ struct policy_snp {
     uint8_t min[SNP_TCB_N];
     bool has_min_fw;
     unsigned fw[3];       /* major, minor, build */
+    bool has_min_abi;     /* POLICY.ABI_MAJOR.ABI_MINOR (56860 Table 9 bits 15:8, 7:0) */
+    unsigned abi[2];      /* major, minor */
+    /* Guest policy bits added in ABI 1.55+ (56860 Table 9). CXL is refused unless allowed;
+     * the require_* keys are off (skip) unless set. */
+    bool allow_cxl;
+    bool require_aes_256_xts, require_rapl_disabled, require_ciphertext_hiding,
+        require_page_swap_disabled;
+    /* PLATFORM_INFO (56860 Table 23 field PLATFORM_INFO). */
+    bool allow_smt_enabled; /* default true */
+    bool require_tsme, require_ecc_memory, require_rapl_disabled_platform,
+        require_ciphertext_hiding_platform, require_alias_check_complete;
 };
 
 static void policy_snp_free(struct policy_snp *sp)
@@ -398,7 +448,14 @@ int pol_parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, cha
                                        "id_key_digests", "author_key_digests", "chip_ids",
                                        "allow_migration_agent", "allow_smt",
                                        "require_single_socket", "vmpl", "max_vmpl", "min_tcb",
-                                       "min_firmware", NULL};
+                                       "min_firmware", "min_abi", "allow_cxl",
+                                       "require_aes_256_xts", "require_rapl_disabled",
+                                       "require_ciphertext_hiding",
+                                       "require_page_swap_disabled", "allow_smt_enabled",
+                                       "require_tsme", "require_ecc_memory",
+                                       "require_rapl_disabled_platform",
+                                       "require_ciphertext_hiding_platform",
+                                       "require_alias_check_complete", NULL};
     if (pol_check_keys(obj, "accept.snp", keys, err, errlen) != 0)
         return -1;
     struct policy_snp *sp = calloc(1, sizeof *sp);
@@ -408,6 +465,7 @@ int pol_parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, cha
     }
     tee->snp = sp;
     sp->allow_smt = true;
+    sp->allow_smt_enabled = true;
     json_t *m = json_object_get(obj, "measurements");
     if (!m) {
         pol_errf(err, errlen, "accept.snp: \"measurements\" is required (the allowed 48-byte "
@@ -462,6 +520,17 @@ int pol_parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, cha
         {"allow_migration_agent", &sp->allow_migration_agent},
         {"allow_smt", &sp->allow_smt},
         {"require_single_socket", &sp->require_single_socket},
+        {"allow_cxl", &sp->allow_cxl},
+        {"require_aes_256_xts", &sp->require_aes_256_xts},
+        {"require_rapl_disabled", &sp->require_rapl_disabled},
+        {"require_ciphertext_hiding", &sp->require_ciphertext_hiding},
+        {"require_page_swap_disabled", &sp->require_page_swap_disabled},
+        {"allow_smt_enabled", &sp->allow_smt_enabled},
+        {"require_tsme", &sp->require_tsme},
+        {"require_ecc_memory", &sp->require_ecc_memory},
+        {"require_rapl_disabled_platform", &sp->require_rapl_disabled_platform},
+        {"require_ciphertext_hiding_platform", &sp->require_ciphertext_hiding_platform},
+        {"require_alias_check_complete", &sp->require_alias_check_complete},
     };
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
         v = json_object_get(obj, bools[i].key);
@@ -525,6 +594,23 @@ int pol_parse_snp(json_t *obj, const char *base_dir, struct policy_tee *tee, cha
         sp->fw[0] = a;
         sp->fw[1] = b;
         sp->fw[2] = n == 3 ? c : 0;
+    }
+    /* min_abi: "MAJOR.MINOR", digits only, each 0..255 (POLICY.ABI_MAJOR/ABI_MINOR are one
+     * byte each, 56860 Table 9). */
+    v = json_object_get(obj, "min_abi");
+    if (v) {
+        const char *as = json_is_string(v) ? json_string_value(v) : NULL;
+        unsigned a = 0, b = 0;
+        int used = 0, n = as ? sscanf(as, "%3u.%3u%n", &a, &b, &used) : 0;
+        if (!as || n != 2 || as[used] != '\0' || a > 255 || b > 255 ||
+            strspn(as, "0123456789.") != strlen(as)) {
+            pol_errf(err, errlen, "accept.snp.min_abi: must be a string \"MAJOR.MINOR\" (each "
+                                  "0..255), e.g. \"1.55\"");
+            return -1;
+        }
+        sp->has_min_abi = true;
+        sp->abi[0] = a;
+        sp->abi[1] = b;
     }
     return 0;
 }
@@ -923,6 +1009,49 @@ static int snp_bit_check(struct tether_result *r, const char *name, const char *
     return 0;
 }
 
+/* A POLICY or PLATFORM_INFO bit that newer ABIs added (56860 Table 9; Table 23 PLATFORM_INFO).
+ * require: the policy requires the bit set (configured: the require_* key is true; otherwise
+ * skip). !require: the policy forbids it (configured: the allow_* key is false; otherwise pass).
+ * A bit the report's VERSION does not define is reserved (must be zero) there: it never
+ * satisfies a requirement, and when it is set anyway it still fails a prohibition. */
+static int snp_feature_check(struct tether_result *r, const char *name, const char *code,
+                             const char *what, uint64_t field, unsigned bit, bool defined,
+                             uint32_t version, bool require, bool configured, const char *key,
+                             const char *detail)
+{
+    bool set = (field >> bit) & 1;
+    char exp[128], act[128], why[192];
+    if (defined)
+        snprintf(act, sizeof act, "%s %s", what, set ? "set" : "clear");
+    else
+        snprintf(act, sizeof act, "%s %s (reserved in report version %u)", what,
+                 set ? "set" : "clear", version);
+    if (!configured) {
+        snprintf(exp, sizeof exp, "%s set or clear", what);
+        if (require) {
+            snprintf(why, sizeof why, "no accept.snp.%s in the policy", key);
+            result_check(r, name, CHECK_SKIP, NULL, exp, act, why);
+        } else {
+            result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+        }
+        return 0;
+    }
+    snprintf(exp, sizeof exp, "%s %s", what, require ? "set" : "clear");
+    bool ok = require ? (defined && set) : !set;
+    if (ok) {
+        result_check(r, name, CHECK_PASS, NULL, exp, act, NULL);
+        return 0;
+    }
+    if (require && !defined) {
+        snprintf(why, sizeof why, "report version %u predates this bit (reserved, must be zero, "
+                 "in that ABI), so the report cannot show it; the policy sets %s", version, key);
+        result_check(r, name, CHECK_FAIL, code, exp, act, why);
+    } else {
+        result_check(r, name, CHECK_FAIL, code, exp, act, detail);
+    }
+    return -1;
+}
+
 int pol_appraise_snp(const struct policy_tee *t, const struct claims *c,
                      struct tether_result *r)
 {
@@ -1035,6 +1164,117 @@ int pol_appraise_snp(const struct policy_tee *t, const struct claims *c,
                       "the guest may run on several sockets; the policy sets "
                       "require_single_socket") != 0)
         rc = -1;
+
+    /* policy.snp.abi: POLICY.ABI_MAJOR (bits 15:8) . ABI_MINOR (bits 7:0), the minimum
+     * firmware ABI the guest owner required at launch (56860 Table 9); the firmware refuses to
+     * launch, or to receive by migration, a guest on an older ABI. */
+    {
+        unsigned maj = (unsigned)((rep->policy >> SNP_POLICY_ABI_MAJOR_SHIFT) & 0xff),
+                 min = (unsigned)((rep->policy >> SNP_POLICY_ABI_MINOR_SHIFT) & 0xff);
+        char exp[48], act[48];
+        snprintf(act, sizeof act, "%u.%u", maj, min);
+        if (!sp->has_min_abi) {
+            result_check(r, "policy.snp.abi", CHECK_SKIP, NULL, "any", act,
+                         "no accept.snp.min_abi in the policy");
+        } else {
+            snprintf(exp, sizeof exp, ">= %u.%u", sp->abi[0], sp->abi[1]);
+            if ((maj << 8 | min) < (sp->abi[0] << 8 | sp->abi[1])) {
+                result_check(r, "policy.snp.abi", CHECK_FAIL, "snp_abi_too_old", exp, act,
+                             "the guest policy's minimum ABI (POLICY.ABI_MAJOR.ABI_MINOR) is "
+                             "below the policy's min_abi");
+                rc = -1;
+            } else {
+                result_check(r, "policy.snp.abi", CHECK_PASS, NULL, exp, act, NULL);
+            }
+        }
+    }
+
+    /* Guest policy bits of ABI 1.55+ (56860 Table 9): 21 CXL_ALLOW, 22 MEM_AES_256_XTS,
+     * 23 RAPL_DIS, 24 CIPHERTEXT_HIDING (DRAM), 25 PAGE_SWAP_DISABLE (report version 5+). */
+    {
+        const struct {
+            const char *name, *code, *what, *key, *detail;
+            unsigned bit;
+            bool require, configured;
+        } pb[] = {
+            {"policy.snp.cxl", "snp_cxl_not_allowed", "POLICY.CXL_ALLOW (bit 21)", "allow_cxl",
+             "the guest policy allows CXL-attached devices and memory; the policy does not set "
+             "allow_cxl",
+             SNP_POLICY_CXL_ALLOW, false, !sp->allow_cxl},
+            {"policy.snp.mem_aes_256_xts", "snp_aes_256_xts_required",
+             "POLICY.MEM_AES_256_XTS (bit 22)", "require_aes_256_xts",
+             "the guest policy does not require AES-256-XTS memory encryption; the policy sets "
+             "require_aes_256_xts",
+             SNP_POLICY_MEM_AES_256_XTS, true, sp->require_aes_256_xts},
+            {"policy.snp.rapl_disabled", "snp_rapl_disable_required", "POLICY.RAPL_DIS (bit 23)",
+             "require_rapl_disabled",
+             "the guest policy does not require RAPL to be disabled; the policy sets "
+             "require_rapl_disabled",
+             SNP_POLICY_RAPL_DIS, true, sp->require_rapl_disabled},
+            {"policy.snp.ciphertext_hiding", "snp_ciphertext_hiding_required",
+             "POLICY.CIPHERTEXT_HIDING (bit 24)", "require_ciphertext_hiding",
+             "the guest policy does not require ciphertext hiding for DRAM; the policy sets "
+             "require_ciphertext_hiding",
+             SNP_POLICY_CIPHERTEXT_HIDING, true, sp->require_ciphertext_hiding},
+            {"policy.snp.page_swap_disabled", "snp_page_swap_disable_required",
+             "POLICY.PAGE_SWAP_DISABLE (bit 25)", "require_page_swap_disabled",
+             "the guest policy does not disable page swap and page move; the policy sets "
+             "require_page_swap_disabled",
+             SNP_POLICY_PAGE_SWAP_DISABLE, true, sp->require_page_swap_disabled},
+        };
+        for (size_t i = 0; i < sizeof pb / sizeof pb[0]; i++)
+            if (snp_feature_check(r, pb[i].name, pb[i].code, pb[i].what, rep->policy, pb[i].bit,
+                                  snp_policy_bit_defined(rep->version, pb[i].bit), rep->version,
+                                  pb[i].require, pb[i].configured, pb[i].key,
+                                  pb[i].detail) != 0)
+                rc = -1;
+    }
+
+    /* PLATFORM_INFO (56860 Table 23, offset 0x040): the host's configuration when the report
+     * was made. 0 SMT_EN, 1 TSME_EN, 2 ECC_EN, 3 RAPL_DIS, 4 CIPHERTEXT_HIDING_EN,
+     * 5 ALIAS_CHECK_COMPLETE (2..5 from report version 3). */
+    {
+        const struct {
+            const char *name, *code, *what, *key, *detail;
+            unsigned bit;
+            bool require, configured;
+        } ib[] = {
+            {"policy.snp.platform.smt", "snp_platform_smt_not_allowed",
+             "PLATFORM_INFO.SMT_EN (bit 0)", "allow_smt_enabled",
+             "SMT is enabled on the host; the policy sets allow_smt_enabled false",
+             SNP_PLATINFO_SMT_EN, false, !sp->allow_smt_enabled},
+            {"policy.snp.platform.tsme", "snp_platform_tsme_required",
+             "PLATFORM_INFO.TSME_EN (bit 1)", "require_tsme",
+             "TSME is not enabled on the host; the policy sets require_tsme",
+             SNP_PLATINFO_TSME_EN, true, sp->require_tsme},
+            {"policy.snp.platform.ecc", "snp_platform_ecc_required",
+             "PLATFORM_INFO.ECC_EN (bit 2)", "require_ecc_memory",
+             "the host's memory does not use ECC; the policy sets require_ecc_memory",
+             SNP_PLATINFO_ECC_EN, true, sp->require_ecc_memory},
+            {"policy.snp.platform.rapl_disabled", "snp_platform_rapl_disable_required",
+             "PLATFORM_INFO.RAPL_DIS (bit 3)", "require_rapl_disabled_platform",
+             "RAPL is not disabled on the host; the policy sets require_rapl_disabled_platform",
+             SNP_PLATINFO_RAPL_DIS, true, sp->require_rapl_disabled_platform},
+            {"policy.snp.platform.ciphertext_hiding",
+             "snp_platform_ciphertext_hiding_required",
+             "PLATFORM_INFO.CIPHERTEXT_HIDING_EN (bit 4)", "require_ciphertext_hiding_platform",
+             "ciphertext hiding is not enabled on the host; the policy sets "
+             "require_ciphertext_hiding_platform",
+             SNP_PLATINFO_CIPHERTEXT_HIDING_EN, true, sp->require_ciphertext_hiding_platform},
+            {"policy.snp.platform.alias_check", "snp_platform_alias_check_incomplete",
+             "PLATFORM_INFO.ALIAS_CHECK_COMPLETE (bit 5)", "require_alias_check_complete",
+             "the firmware has not completed the memory alias check since the last reboot "
+             "(BadRAM, CVE-2024-21944); the policy sets require_alias_check_complete",
+             SNP_PLATINFO_ALIAS_CHECK_COMPLETE, true, sp->require_alias_check_complete},
+        };
+        for (size_t i = 0; i < sizeof ib / sizeof ib[0]; i++)
+            if (snp_feature_check(r, ib[i].name, ib[i].code, ib[i].what, rep->platform_info,
+                                  ib[i].bit,
+                                  snp_platform_info_bit_defined(rep->version, ib[i].bit),
+                                  rep->version, ib[i].require, ib[i].configured, ib[i].key,
+                                  ib[i].detail) != 0)
+                rc = -1;
+    }
 
     if (pol_list_check(r, "policy.snp.host_data", "snp_host_data_not_allowed", sp->host_data,
                        sp->n_host_data, rep->host_data, sizeof rep->host_data,

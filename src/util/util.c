@@ -295,6 +295,13 @@ int file_write(const char *path, const void *data, size_t len, unsigned mode)
     return 0;
 }
 
+int parse_fail(const char **why, const char *msg)
+{
+    if (why)
+        *why = msg;
+    return -1;
+}
+
 void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)

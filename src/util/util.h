@@ -43,6 +43,8 @@ int file_read(const char *path, size_t max, uint8_t **out, size_t *outlen);
 /* Write a file atomically with the given mode. */
 int file_write(const char *path, const void *data, size_t len, unsigned mode);
 
+/* A parser's failure: *why = msg (unless why is NULL), then -1 to return. */
+int parse_fail(const char **why, const char *msg);
 /* Format a message into a caller's buffer (err may be NULL). */
 void errbuf_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* dir/file into out; -1 if it does not fit. */

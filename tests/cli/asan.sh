@@ -14,6 +14,7 @@ ASAN_TETHER=${TETHER_ASAN_BIN:-$T_ROOT/build-asan/tether}
 if [ ! -x "$ASAN_TETHER" ]; then
     t_skip "no ASan build at $ASAN_TETHER (make BUILD=build-asan SAN=1 CC=clang all)" $#
     t_done
+    exit 0
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -34,3 +35,4 @@ for s in "$@"; do
     fi
 done
 t_done
+[ "$T_FAILED" -eq 0 ]

@@ -456,25 +456,22 @@ elif [ $HAVE_PY -eq 0 ]; then
 else
     checks='[(c["name"], c["status"], c["code"], c["actual"]) for c in d["checks"]]'
     fails='[(c["name"], c["code"]) for c in d["checks"] if c["status"] == "fail"]'
-    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type snp --json >"$T/v.json" 2>"$T/err"
-    rc=$?
-    t_diag "exit $rc"
-    t_diag_file "$T/v.json"
-    [ $rc -eq 1 ] && json_check "$T/v.json" "$checks[0] == ('evidence.type', 'pass', 'ok', 'snp') and $checks[1][:3] == ('evidence.format', 'pass', 'ok')"
+    # verify_type TYPE EXPECT-PYTHON: verify --type TYPE --json on the SNP report exits 1 and
+    # the expression holds for its JSON.
+    verify_type() {
+        to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type "$1" --json >"$T/v.json" 2>"$T/err"
+        rc=$?
+        t_diag "exit $rc"
+        t_diag_file "$T/v.json"
+        [ $rc -eq 1 ] && json_check "$T/v.json" "$2"
+    }
+    verify_type snp "$checks[0] == ('evidence.type', 'pass', 'ok', 'snp') and $checks[1][:3] == ('evidence.format', 'pass', 'ok')"
     t_ok $? "verify --type snp on an SNP report: the forced type is used and the report parses"
 
-    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type sim --json >"$T/v.json" 2>"$T/err"
-    rc=$?
-    t_diag "exit $rc"
-    t_diag_file "$T/v.json"
-    [ $rc -eq 1 ] && json_check "$T/v.json" "d['verdict'] == 'fail' and $checks[0] == ('evidence.type', 'pass', 'ok', 'sim') and $fails[0] == ('evidence.format', 'evidence_malformed')"
+    verify_type sim "d['verdict'] == 'fail' and $checks[0] == ('evidence.type', 'pass', 'ok', 'sim') and $fails[0] == ('evidence.format', 'evidence_malformed')"
     t_ok $? "verify --type sim on an SNP report exits 1 with evidence.format evidence_malformed"
 
-    to 10 "$TETHER" verify --evidence "$SNP_REPORT" --type bogus --json >"$T/v.json" 2>"$T/err"
-    rc=$?
-    t_diag "exit $rc"
-    t_diag_file "$T/v.json"
-    [ $rc -eq 1 ] && json_check "$T/v.json" "$fails == [('evidence.type', 'evidence_unrecognised')] and $checks[0][3] == 'bogus'"
+    verify_type bogus "$fails == [('evidence.type', 'evidence_unrecognised')] and $checks[0][3] == 'bogus'"
     t_ok $? "verify --type with an unknown type exits 1 with evidence.type evidence_unrecognised"
 fi
 

@@ -583,6 +583,19 @@ static void script_fake(SSL *ssl, void *arg)
     free(req);
 }
 
+/* One connection of the tether client c against the fake attester answering with options o:
+ * the client must refuse it with code (and category, unless 0). cl keeps the outcome for the
+ * caller's further checks. */
+static void run_fake_expect(struct tether_config *c, struct fake_opts o, const char *code,
+                            int category, struct endpoint *cl)
+{
+    struct fake_script fs = {.o = o};
+    run_client_against(cl, c, script_fake, &fs);
+    expect_failure(cl, code, category);
+    free(fs.o.evidence_out);
+    free(fs.frame_out);
+}
+
 /* T-17, client side: a server that issues tickets gets no resumption from a tether client. */
 struct ticket_server {
     SSL_CTX *ctx;
@@ -672,30 +685,22 @@ static void exporter_label_confusion_is_rejected(void **state)
     struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
     struct endpoint cl;
     /* T-13: the payload declares the draft's other label and binds with it. */
-    struct fake_script fs = {.o = {.label = "Attestation Binding"}};
-    run_client_against(&cl, c, script_fake, &fs);
-    expect_failure(&cl, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
-    free(fs.o.evidence_out);
-    free(fs.frame_out);
+    run_fake_expect(c, (struct fake_opts){.label = "Attestation Binding"},
+                    "exporter_label_mismatch", TETHER_ERR_PROTOCOL, &cl);
     /* ... or declares the right label but bound with the other one. */
-    struct fake_script fs2 = {.o = {.label = "Attestation Binding", .json_label = "Attestation"}};
-    run_client_against(&cl, c, script_fake, &fs2);
-    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
-    free(fs2.o.evidence_out);
-    free(fs2.frame_out);
+    run_fake_expect(c,
+                    (struct fake_opts){.label = "Attestation Binding",
+                                       .json_label = "Attestation"},
+                    "binder_mismatch", TETHER_ERR_BINDING, &cl);
     /* Role confusion: server evidence bound with the CLIENT's label, payload naming the
      * server's ... */
-    struct fake_script fs3 = {.o = {.label = BINDER_LABEL_CLIENT, .json_label = BINDER_LABEL_SERVER}};
-    run_client_against(&cl, c, script_fake, &fs3);
-    expect_failure(&cl, "binder_mismatch", TETHER_ERR_BINDING);
-    free(fs3.o.evidence_out);
-    free(fs3.frame_out);
+    run_fake_expect(c,
+                    (struct fake_opts){.label = BINDER_LABEL_CLIENT,
+                                       .json_label = BINDER_LABEL_SERVER},
+                    "binder_mismatch", TETHER_ERR_BINDING, &cl);
     /* ... or naming the client's label. */
-    struct fake_script fs4 = {.o = {.label = BINDER_LABEL_CLIENT}};
-    run_client_against(&cl, c, script_fake, &fs4);
-    expect_failure(&cl, "exporter_label_mismatch", TETHER_ERR_PROTOCOL);
-    free(fs4.o.evidence_out);
-    free(fs4.frame_out);
+    run_fake_expect(c, (struct fake_opts){.label = BINDER_LABEL_CLIENT}, "exporter_label_mismatch",
+                    TETHER_ERR_PROTOCOL, &cl);
     tether_config_free(c);
 }
 
@@ -704,11 +709,8 @@ static void authenticator_without_cmw_attestation_is_rejected(void **state)
     (void)state;
     struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
     struct endpoint cl;
-    struct fake_script fs = {.o = {.no_cmw = true}};
-    run_client_against(&cl, c, script_fake, &fs);
-    expect_failure(&cl, "ea_cmw_missing", TETHER_ERR_PROTOCOL);
-    free(fs.o.evidence_out);
-    free(fs.frame_out);
+    run_fake_expect(c, (struct fake_opts){.no_cmw = true}, "ea_cmw_missing", TETHER_ERR_PROTOCOL,
+                    &cl);
     tether_config_free(c);
 }
 
@@ -780,6 +782,33 @@ static void run_server_against(struct endpoint *sv, struct tether_config *scfg,
     close(fds[1]);
 }
 
+/* A tether server (config scfg, freed here) against the scripted client: it must refuse with
+ * code (and category, unless 0). sv keeps the outcome for the caller's further checks. */
+static void run_server_expect(struct tether_config *scfg, void (*script)(SSL *, void *),
+                              void *arg, const char *code, int category, struct endpoint *sv)
+{
+    run_server_against(sv, scfg, script, arg, NULL, 0);
+    expect_failure(sv, code, category);
+    tether_config_free(scfg);
+    sv->cfg = NULL;
+}
+
+static void send_request_ctx(SSL *ssl, size_t ctx_len, bool cmw, bool framing);
+
+/* A scripted client that sends one request of this shape, then waits for the verdict. */
+struct request_shape {
+    size_t ctx_len;
+    bool cmw, framing;
+};
+
+static void script_request(SSL *ssl, void *arg)
+{
+    const struct request_shape *rs = arg;
+    send_request_ctx(ssl, rs->ctx_len, rs->cmw, rs->framing);
+    uint8_t b;
+    SSL_read(ssl, &b, 1);
+}
+
 static void send_request(SSL *ssl, bool cmw, bool framing, const uint8_t *ctx32)
 {
     struct ea_request r = {.msg_type = EA_HS_CLIENT_CERTIFICATE_REQUEST, .context_len = 32,
@@ -808,28 +837,17 @@ static void application_data_before_attestation_is_refused(void **state)
 {
     (void)state;
     struct endpoint sv;
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_data_first,
-                       NULL, NULL, 0);
-    expect_failure(&sv, "data_before_attestation", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
-}
-
-static void script_no_cmw(SSL *ssl, void *arg)
-{
-    (void)arg;
-    send_request(ssl, false, true, NULL);
-    uint8_t b;
-    SSL_read(ssl, &b, 1);
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_data_first, NULL,
+                      "data_before_attestation", TETHER_ERR_PROTOCOL, &sv);
 }
 
 static void request_without_cmw_attestation_is_refused(void **state)
 {
     (void)state;
     struct endpoint sv;
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_no_cmw, NULL,
-                       NULL, 0);
-    expect_failure(&sv, "cmw_not_offered", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
+    struct request_shape no_cmw = {.ctx_len = 32, .cmw = false, .framing = true};
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_request, &no_cmw,
+                      "cmw_not_offered", TETHER_ERR_PROTOCOL, &sv);
 }
 
 struct ticket_probe {
@@ -1706,22 +1724,13 @@ static void cocos_compat_client_attests_a_tether_server_and_exchanges_raw_data(v
 }
 
 /* ---- 5. failure codes at the attester (scripted clients against a tether server) ---- */
-static void script_short_context(SSL *ssl, void *arg)
-{
-    (void)arg;
-    send_request_ctx(ssl, 16, true, true);
-    uint8_t b;
-    SSL_read(ssl, &b, 1);
-}
-
 static void request_with_short_context_is_refused(void **state)
 {
     (void)state;
     struct endpoint sv;
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
-                       script_short_context, NULL, NULL, 0);
-    expect_failure(&sv, "ea_context_too_short", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
+    struct request_shape short_ctx = {.ctx_len = 16, .cmw = true, .framing = true};
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_request,
+                      &short_ctx, "ea_context_too_short", TETHER_ERR_PROTOCOL, &sv);
 }
 
 struct flood {
@@ -1756,29 +1765,18 @@ static void request_flood_is_rate_limited(void **state)
     (void)state;
     struct endpoint sv;
     struct flood f = {0};
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_flood, &f,
-                       NULL, 0);
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_flood, &f,
+                      "too_many_requests", TETHER_ERR_PROTOCOL, &sv);
     assert_int_equal(f.answered, 9);
-    expect_failure(&sv, "too_many_requests", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
-}
-
-static void script_unframed_request(SSL *ssl, void *arg)
-{
-    (void)arg;
-    send_request_ctx(ssl, 32, true, false);
-    uint8_t b;
-    SSL_read(ssl, &b, 1);
 }
 
 static void mutual_server_requires_framing(void **state)
 {
     (void)state;
     struct endpoint sv;
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_MUTUAL, env.policy_any),
-                       script_unframed_request, NULL, NULL, 0);
-    expect_failure(&sv, "framing_required", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
+    struct request_shape unframed = {.ctx_len = 32, .cmw = true, .framing = false};
+    run_server_expect(server_config(env.a, TETHER_ATTEST_MUTUAL, env.policy_any), script_request,
+                      &unframed, "framing_required", TETHER_ERR_PROTOCOL, &sv);
 }
 
 static void script_unframed_reattest(SSL *ssl, void *arg)
@@ -1804,16 +1802,13 @@ static void unexpected_frames_at_the_server_are_refused(void **state)
     (void)state;
     struct endpoint sv;
     int answered = 0;
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
-                       script_unframed_reattest, &answered, NULL, 0);
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL), script_unframed_reattest,
+                      &answered, "unexpected_request", TETHER_ERR_PROTOCOL, &sv);
     assert_int_equal(answered, 1);
-    expect_failure(&sv, "unexpected_request", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
     /* A server that appraises nobody never asked for an authenticator. */
-    run_server_against(&sv, server_config(env.a, TETHER_ATTEST_SERVER, NULL),
-                       script_unsolicited_authenticator, NULL, NULL, 0);
-    expect_failure(&sv, "unexpected_authenticator", TETHER_ERR_PROTOCOL);
-    tether_config_free(sv.cfg);
+    run_server_expect(server_config(env.a, TETHER_ATTEST_SERVER, NULL),
+                      script_unsolicited_authenticator, NULL, "unexpected_authenticator",
+                      TETHER_ERR_PROTOCOL, &sv);
 }
 
 /* ---- 5. failure codes at the relying party (scripted servers against a tether client) ---- */
@@ -1822,11 +1817,8 @@ static void framing_not_echoed_is_refused(void **state)
     (void)state;
     struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
     struct endpoint cl;
-    struct fake_script fs = {.o = {.no_framing_echo = true}};
-    run_client_against(&cl, c, script_fake, &fs);
-    expect_failure(&cl, "framing_refused", TETHER_ERR_PROTOCOL);
-    free(fs.o.evidence_out);
-    free(fs.frame_out);
+    run_fake_expect(c, (struct fake_opts){.no_framing_echo = true}, "framing_refused",
+                    TETHER_ERR_PROTOCOL, &cl);
     tether_config_free(c);
 }
 
@@ -1836,14 +1828,11 @@ static void unsigned_payload_binder_disagreeing_is_refused(void **state)
     struct tether_config *c = client_config(env.policy_any, NULL, TETHER_ATTEST_SERVER);
     struct endpoint cl;
     /* The evidence is correctly bound; only the informational JSON copy is wrong. */
-    struct fake_script fs = {.o = {.corrupt_json_binding = true}};
-    run_client_against(&cl, c, script_fake, &fs);
-    expect_failure(&cl, "payload_binder_mismatch", TETHER_ERR_PROTOCOL);
+    run_fake_expect(c, (struct fake_opts){.corrupt_json_binding = true},
+                    "payload_binder_mismatch", TETHER_ERR_PROTOCOL, &cl);
     assert_non_null(strstr(cl.result_json, "payload.binder"));
     /* Every check before it passed: only the unsigned copy decided. */
     assert_non_null(strstr(cl.result_json, "binding.report_data"));
-    free(fs.o.evidence_out);
-    free(fs.frame_out);
     tether_config_free(c);
 }
 

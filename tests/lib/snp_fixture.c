@@ -348,6 +348,7 @@ void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,
     snp_fx_put32(out + 0x30, s->vmpl);
     snp_fx_put32(out + 0x34, 1);
     snp_fx_put64(out + 0x38, tcb_raw(s->current_tcb ? s->current_tcb : &s->tcb, s->turin));
+    snp_fx_put64(out + 0x40, s->platform_info);
     snp_fx_put32(out + 0x48, s->signing_key << 2);
     for (int i = 0; i < 64; i++)
         out[0x50 + i] = s->report_data ? s->report_data[i] : (uint8_t)(i + 1);

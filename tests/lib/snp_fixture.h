@@ -82,6 +82,7 @@ void snp_fx_add_amd_int(X509 *x, const char *oid, long v);
 struct snp_fx_spec {
     uint32_t version;
     uint64_t policy;
+    uint64_t platform_info; /* PLATFORM_INFO (0x040); 0 unless a test sets bits */
     uint32_t vmpl;
     uint32_t signing_key; /* 0 VCEK, 1 VLEK */
     bool turin;
@@ -92,8 +93,8 @@ struct snp_fx_spec {
     uint8_t fw[3];         /* major, minor, build */
     const uint8_t *report_data; /* 64 bytes; NULL: 0x01, 0x02, ..., 0x40 */
 };
-/* Version 3, policy 0x30000 (SMT, reserved bit 17), VMPL 0, VCEK, Milan, snp_fx.tcb and
- * snp_fx.chip, firmware 1.55.29. */
+/* Version 3, policy 0x30000 (SMT, reserved bit 17), PLATFORM_INFO 0, VMPL 0, VCEK, Milan,
+ * snp_fx.tcb and snp_fx.chip, firmware 1.55.29. */
 struct snp_fx_spec snp_fx_default_spec(void);
 /* Fill the 1184-byte layout and sign it with key (ECDSA P-384 SHA-384). */
 void snp_fx_build_report(const struct snp_fx_spec *s, EVP_PKEY *key,

@@ -160,6 +160,67 @@ static const struct reject_case rejects[] = {
     {"anchor that is a directory",
      "{\"tether_policy\":1,\"accept\":{\"sim\":{\"trust_anchors\":[\"/tmp\"],\"measurements\":[\"" M48 "\"]}}}",
      "not a regular file"},
+    /* accept.snp: min_abi and the guest-policy / PLATFORM_INFO keys (docs/snp.md). */
+    {"snp: unknown feature key (typo of require_tsme)",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_tsme_en\":true,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp: unknown key \"require_tsme_en\""},
+    {"snp: unknown feature key (typo of require_page_swap_disabled)",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_page_swap_disable\":true,\"measurements\":[\"" M48 "\"]}}}",
+     "unknown key \"require_page_swap_disable\""},
+    {"snp: allow_cxl as a string",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"allow_cxl\":\"false\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.allow_cxl: must be true or false"},
+    {"snp: require_aes_256_xts as an integer",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_aes_256_xts\":1,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_aes_256_xts: must be true or false"},
+    {"snp: require_rapl_disabled as null",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_rapl_disabled\":null,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_rapl_disabled: must be true or false"},
+    {"snp: require_ciphertext_hiding as an array",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_ciphertext_hiding\":[true],\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_ciphertext_hiding: must be true or false"},
+    {"snp: require_page_swap_disabled as a string",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_page_swap_disabled\":\"yes\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_page_swap_disabled: must be true or false"},
+    {"snp: allow_smt_enabled as an integer",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"allow_smt_enabled\":0,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.allow_smt_enabled: must be true or false"},
+    {"snp: require_tsme as a string",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_tsme\":\"true\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_tsme: must be true or false"},
+    {"snp: require_ecc_memory as an object",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_ecc_memory\":{},\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_ecc_memory: must be true or false"},
+    {"snp: require_rapl_disabled_platform as an integer",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_rapl_disabled_platform\":1,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_rapl_disabled_platform: must be true or false"},
+    {"snp: require_ciphertext_hiding_platform as a string",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_ciphertext_hiding_platform\":\"1\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_ciphertext_hiding_platform: must be true or false"},
+    {"snp: require_alias_check_complete as null",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"require_alias_check_complete\":null,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.require_alias_check_complete: must be true or false"},
+    {"snp: min_abi as a number",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":1.55,\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi: must be a string \"MAJOR.MINOR\""},
+    {"snp: min_abi with a build",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":\"1.55.29\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi"},
+    {"snp: min_abi without a minor",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":\"1\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi"},
+    {"snp: min_abi minor out of range",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":\"1.256\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi"},
+    {"snp: min_abi with a sign or space",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":\" +1.5\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi"},
+    {"snp: min_abi empty",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"min_abi\":\"\",\"measurements\":[\"" M48 "\"]}}}",
+     "accept.snp.min_abi"},
+    {"snp: duplicate feature key",
+     "{\"tether_policy\":1,\"accept\":{\"snp\":{\"allow_cxl\":false,\"allow_cxl\":true,\"measurements\":[\"" M48 "\"]}}}",
+     "duplicate"},
     {"top level not an object", "[1,2]", "must be a JSON object"},
     {"trailing garbage after the object",
      "{\"tether_policy\":1,\"accept\":{\"sim\":{\"measurements\":[\"" M48 "\"]}}} x", "line 1"},
@@ -251,6 +312,36 @@ static void test_policy_full_policy_with_inline_pem_anchor_parses(void **state)
     policy_free(p);
     free(s);
     json_decref(o);
+}
+
+/* Every accept.snp feature key parses with its documented type (docs/policy.md). */
+static void test_policy_snp_feature_keys_parse(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "\"min_abi\":\"1.55\"", "\"min_abi\":\"0.0\"", "\"min_abi\":\"255.255\"",
+        "\"allow_cxl\":true", "\"require_aes_256_xts\":true", "\"require_rapl_disabled\":false",
+        "\"require_ciphertext_hiding\":true", "\"require_page_swap_disabled\":true",
+        "\"allow_smt_enabled\":false", "\"require_tsme\":true", "\"require_ecc_memory\":true",
+        "\"require_rapl_disabled_platform\":true", "\"require_ciphertext_hiding_platform\":true",
+        "\"require_alias_check_complete\":true",
+        "\"min_abi\":\"1.51\",\"allow_cxl\":false,\"require_aes_256_xts\":true,"
+        "\"require_rapl_disabled\":true,\"require_ciphertext_hiding\":true,"
+        "\"require_page_swap_disabled\":true,\"allow_smt_enabled\":true,\"require_tsme\":true,"
+        "\"require_ecc_memory\":true,\"require_rapl_disabled_platform\":true,"
+        "\"require_ciphertext_hiding_platform\":true,\"require_alias_check_complete\":true",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char json[2048], err[512] = "";
+        snprintf(json, sizeof json,
+                 "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"" M48 "\"],%s}}}",
+                 good[i]);
+        struct policy *p = parse(json, NULL, err, sizeof err);
+        if (!p)
+            fail_msg("refused %s: %s", good[i], err);
+        assert_non_null(policy_find_tee(p, "snp"));
+        policy_free(p);
+    }
 }
 
 static void test_policy_relative_anchor_path_resolves_against_base_dir(void **state)
@@ -597,6 +688,24 @@ static void test_result_verdict_needs_a_pass_and_no_failure(void **state)
     assert_null(tether_result_json(NULL));
 }
 
+/* An unknown key names itself, the likely intended key when one is close, and the allowed
+ * keys (or, for the long accept.snp list, where they are documented). */
+static void test_unknown_key_suggests_the_nearest(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    const char *typo = "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurments\":[]}}}";
+    assert_null(policy_parse(typo, strlen(typo), NULL, err, sizeof err));
+    assert_non_null(strstr(err, "unknown key \"measurments\""));
+    assert_non_null(strstr(err, "did you mean \"measurements\"?"));
+    assert_non_null(strstr(err, "docs/policy.md"));
+    const char *far = "{\"tether_policy\":1,\"accept\":{\"sim\":{\"zzzzzzzzz\":[]}}}";
+    assert_null(policy_parse(far, strlen(far), NULL, err, sizeof err));
+    assert_non_null(strstr(err, "unknown key \"zzzzzzzzz\""));
+    assert_null(strstr(err, "did you mean"));
+    assert_non_null(strstr(err, "\"trust_anchors\", \"measurements\", \"min_tcb\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_policy_rejects_too_many_values_and_oversized_text),
         cmocka_unit_test(test_policy_minimal_sim_policy_has_strict_defaults),
         cmocka_unit_test(test_policy_full_policy_with_inline_pem_anchor_parses),
+        cmocka_unit_test(test_policy_snp_feature_keys_parse),
         cmocka_unit_test(test_policy_relative_anchor_path_resolves_against_base_dir),
         cmocka_unit_test(test_appraisal_of_good_claims_passes_every_check_in_order),
         cmocka_unit_test(test_appraisal_rejects_unaccepted_tee_type),
@@ -615,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_appraisal_rejects_old_and_future_evidence_by_signed_timestamp),
         cmocka_unit_test(test_appraisal_fails_closed_on_a_tee_entry_without_measurements),
         cmocka_unit_test(test_result_verdict_needs_a_pass_and_no_failure),
+        cmocka_unit_test(test_unknown_key_suggests_the_nearest),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

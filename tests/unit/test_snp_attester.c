@@ -47,6 +47,8 @@ struct fake {
     bool no_auxblob;
     bool bad_auxblob;
     bool no_floor;
+    unsigned floor;       /* privlevel_floor written on mkdir (0 by default) */
+    unsigned report_vmpl; /* the VMPL the fake firmware puts in the report */
 };
 
 static struct fake g;
@@ -64,6 +66,7 @@ static void make_report(uint8_t rep[SNP_REPORT_LEN], const uint8_t rd[64])
     memset(rep, 0, SNP_REPORT_LEN);
     put_le(rep, 3, 4);
     put_le(rep + 0x008, 0x30000, 8);
+    put_le(rep + 0x030, g.report_vmpl, 4);
     put_le(rep + 0x034, 1, 4);
     memcpy(rep + 0x050, rd, 64);
     memset(rep + 0x090, 0x5A, 48);
@@ -102,8 +105,10 @@ static void made(struct fake_tsm_tree *tree, const char *dir)
 {
     (void)tree;
     fake_tsm_write_file(dir, "privlevel", "", 0);
-    if (!g.no_floor)
-        fake_tsm_write_file(dir, "privlevel_floor", "0\n", 2);
+    if (!g.no_floor) {
+        char fl[4] = {(char)('0' + g.floor), '\n', 0, 0};
+        fake_tsm_write_file(dir, "privlevel_floor", fl, 2);
+    }
     fake_tsm_write_file(dir, "outblob", "", 0);
     if (!g.no_auxblob) {
         size_t len = 0;
@@ -132,7 +137,7 @@ static void written(struct fake_tsm_tree *t, const char *dir, const char *attr,
             fake_tsm_bump_generation(dir, g.extra_bumps);
     }
     if (strcmp(attr, "privlevel") == 0)
-        assert_true(len >= 1 && data[0] == '0');
+        assert_true(len >= 1 && data[0] == (uint8_t)('0' + (g.no_floor ? 0 : g.floor)));
 }
 
 static const struct fake_tsm_hooks HOOKS = {made, written};
@@ -172,6 +177,23 @@ static int run(uint8_t **ev, size_t *len, char *err, size_t errlen)
     char dev[300];
     snprintf(dev, sizeof dev, "%s/no-sev-guest", g.tree.root);
     struct attester *a = snp_attester_open_with(g.tree.root, dev, &FAKE_OPS, err, errlen);
+    assert_non_null(a);
+    int rc = attester_snp.evidence(a, &g_binder, ev, len, err, errlen);
+    attester_snp.close(a);
+    fake_tsm_tree_assert_clean(&g.tree);
+    return rc;
+}
+
+/* The same through a spec "ROOT;OPTS" (snp_attester_parse_spec), e.g. opts "vmpl=1". */
+static int run_spec(const char *opts, uint8_t **ev, size_t *len, char *err, size_t errlen)
+{
+    char dev[300], arg[600];
+    snprintf(dev, sizeof dev, "%s/no-sev-guest", g.tree.root);
+    snprintf(arg, sizeof arg, "%s;%s", g.tree.root, opts);
+    struct snp_attester_spec spec;
+    g.tree.made = g.tree.removed = 0; /* one entry per run */
+    assert_int_equal(snp_attester_parse_spec(arg, &spec, err, errlen), 0);
+    struct attester *a = snp_attester_open_spec(&spec, dev, &FAKE_OPS, err, errlen);
     assert_non_null(a);
     int rc = attester_snp.evidence(a, &g_binder, ev, len, err, errlen);
     attester_snp.close(a);
@@ -345,6 +367,95 @@ static void test_snp_specs_open_through_attester_open(void **state)
     assert_non_null(strstr(err, "type:argument"));
 }
 
+/* "snp:[TSM-DIR][;vmpl=N]": the VMPL of the /dev/sev-guest request (0 by default), 0..3. */
+static void test_the_spec_chooses_the_vmpl(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *arg;
+        int ok;
+        const char *root;
+        bool has_vmpl;
+        unsigned vmpl;
+        const char *msg; /* for a refusal */
+    } cases[] = {
+        {"", 1, "", false, 0, NULL},
+        {"/sys/kernel/config/tsm/report", 1, "/sys/kernel/config/tsm/report", false, 0, NULL},
+        {"vmpl=0", 1, "", true, 0, NULL},
+        {"vmpl=3", 1, "", true, 3, NULL},
+        {";vmpl=2", 1, "", true, 2, NULL},
+        {"/r;vmpl=1", 1, "/r", true, 1, NULL},
+        {"vmpl=4", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"vmpl=-1", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"vmpl=01", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"vmpl=", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"vmpl=1 ", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"vmpl=x", 0, NULL, false, 0, "must be 0, 1, 2 or 3"},
+        {"/r;vmpl=1;vmpl=2", 0, NULL, false, 0, "twice"},
+        {"/r;VMPL=1", 0, NULL, false, 0, "expected vmpl=N"},
+        {"/r;", 0, NULL, false, 0, "expected vmpl=N"},
+        {"/r;/s", 0, NULL, false, 0, "expected vmpl=N"},
+        {"relative;vmpl=1", 0, NULL, false, 0, "absolute"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct snp_attester_spec sp;
+        char err[256] = "";
+        int rc = snp_attester_parse_spec(cases[i].arg, &sp, err, sizeof err);
+        if (cases[i].ok) {
+            if (rc != 0)
+                fail_msg("\"%s\" refused: %s", cases[i].arg, err);
+            assert_string_equal(sp.root, cases[i].root);
+            assert_int_equal(sp.has_vmpl, cases[i].has_vmpl);
+            assert_int_equal(sp.vmpl, cases[i].vmpl);
+        } else {
+            if (rc == 0 || !strstr(err, cases[i].msg))
+                fail_msg("\"%s\": rc %d, \"%s\" (wanted \"%s\")", cases[i].arg, rc, err,
+                         cases[i].msg);
+        }
+    }
+    /* Through attester_open, as --tee gives it. */
+    struct attester_handle h;
+    char err[256] = "";
+    assert_int_equal(attester_open("snp:vmpl=2", &h, err, sizeof err), 0);
+    attester_close(&h);
+    assert_int_equal(attester_open("snp:;vmpl=3", &h, err, sizeof err), 0);
+    attester_close(&h);
+    assert_int_equal(attester_open("snp:vmpl=4", &h, err, sizeof err), -1);
+    assert_non_null(strstr(err, "must be 0, 1, 2 or 3"));
+    /* open_spec validates what it is given. */
+    struct snp_attester_spec bad = {.has_vmpl = true, .vmpl = 4};
+    assert_null(snp_attester_open_spec(&bad, NULL, &FAKE_OPS, err, sizeof err));
+}
+
+/* configfs-tsm with vmpl=N: the level written (privlevel_floor) and the report must be N. */
+static void test_configfs_with_vmpl_checks_the_level_and_the_report(void **state)
+{
+    (void)state;
+    uint8_t *ev = NULL;
+    size_t len = 0;
+    char err[512] = "";
+    /* floor 1, VMPL 1 report, vmpl=1: fine. */
+    g.floor = 1;
+    g.report_vmpl = 1;
+    assert_int_equal(run_spec("vmpl=1", &ev, &len, err, sizeof err), 0);
+    struct snp_evidence e;
+    const char *why = NULL;
+    assert_int_equal(snp_evidence_decode(ev, len, &e, &why), 0);
+    assert_int_equal(e.parsed.vmpl, 1);
+    free(ev);
+    ev = NULL;
+    /* floor 0 but vmpl=1 asked: refused. */
+    g.floor = 0;
+    g.report_vmpl = 0;
+    assert_int_equal(run_spec("vmpl=1", &ev, &len, err, sizeof err), -1);
+    assert_null(ev);
+    assert_non_null(strstr(err, "privlevel 0"));
+    /* vmpl=0 asked and written, but the report says VMPL 2: refused. */
+    g.report_vmpl = 2;
+    assert_int_equal(run_spec("vmpl=0", &ev, &len, err, sizeof err), -1);
+    assert_non_null(strstr(err, "VMPL 2 report, not VMPL 0"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, fake_tsm_tree_teardown)
@@ -359,6 +470,8 @@ int main(void)
         T(test_an_all_zero_report_data_is_refused_before_touching_configfs),
         T(test_without_configfs_or_device_the_error_is_clean),
         T(test_snp_specs_open_through_attester_open),
+        T(test_the_spec_chooses_the_vmpl),
+        T(test_configfs_with_vmpl_checks_the_level_and_the_report),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -123,7 +123,7 @@ struct outcome {
     bool passed;
     char check[64];
     char code[64];
-    char json[16384];
+    char json[32768];
 };
 
 static struct outcome run_full(const uint8_t *ev, size_t len, struct policy *p,
@@ -957,6 +957,144 @@ static void test_policy_checks(void **state)
     free(ch);
 }
 
+#define P_BIT(n) (1ull << (n))
+
+/* min_abi, the guest policy bits of ABI 1.55+ and PLATFORM_INFO (56860 Table 9, Table 23):
+ * every code, the passing case, the defaults, and bits a report version does not define. */
+static void test_policy_feature_bits(void **state)
+{
+    (void)state;
+    struct outcome o;
+    static const char ALL[] =
+        "\"min_abi\":\"1.55\",\"allow_cxl\":true,\"require_aes_256_xts\":true,"
+        "\"require_rapl_disabled\":true,\"require_ciphertext_hiding\":true,"
+        "\"require_page_swap_disabled\":true,\"allow_smt_enabled\":true,\"require_tsme\":true,"
+        "\"require_ecc_memory\":true,\"require_rapl_disabled_platform\":true,"
+        "\"require_ciphertext_hiding_platform\":true,\"require_alias_check_complete\":true";
+    /* A v5 report with every feature: ABI 1.55, POLICY bits 21..25, PLATFORM_INFO 0..5. */
+    struct rspec full = default_spec();
+    full.version = 5;
+    full.policy = 0x30000 | 0x0137 /* ABI 1.55 */ | P_BIT(21) | P_BIT(22) | P_BIT(23) |
+                  P_BIT(24) | P_BIT(25);
+    full.platform_info = 0x3f;
+    o = run(&full, H.vcek_key, ALL, VCEK_COLL);
+    expect_pass(&o);
+    static const char *const names[] = {
+        "policy.snp.abi", "policy.snp.cxl", "policy.snp.mem_aes_256_xts",
+        "policy.snp.rapl_disabled", "policy.snp.ciphertext_hiding",
+        "policy.snp.page_swap_disabled", "policy.snp.platform.smt", "policy.snp.platform.tsme",
+        "policy.snp.platform.ecc", "policy.snp.platform.rapl_disabled",
+        "policy.snp.platform.ciphertext_hiding", "policy.snp.platform.alias_check"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!check_status(&o, names[i], "pass"))
+            fail_msg("%s is not a pass\n%s", names[i], o.json);
+    assert_non_null(strstr(o.json, "\"snp_policy_page_swap_disable\":true"));
+    assert_non_null(strstr(o.json, "\"snp_platform_alias_check_complete\":true"));
+
+    /* Defaults: nothing required (skips), CXL refused, SMT_EN accepted. */
+    struct rspec s = default_spec();
+    s.platform_info = P_BIT(0);
+    o = run(&s, H.vcek_key, NULL, VCEK_COLL);
+    expect_pass(&o);
+    assert_true(check_status(&o, "policy.snp.abi", "skip"));
+    assert_true(check_status(&o, "policy.snp.cxl", "pass"));
+    assert_true(check_status(&o, "policy.snp.mem_aes_256_xts", "skip"));
+    assert_true(check_status(&o, "policy.snp.page_swap_disabled", "skip"));
+    assert_true(check_status(&o, "policy.snp.platform.smt", "pass"));
+    assert_true(check_status(&o, "policy.snp.platform.alias_check", "skip"));
+    assert_non_null(strstr(o.json, "no accept.snp.require_tsme in the policy"));
+
+    /* Each code, one at a time, from the full report (without CXL_ALLOW unless a case sets
+     * it) with one bit taken away. */
+    struct {
+        const char *extra;
+        const char *check, *code;
+        uint64_t policy_clear, platform_clear, policy_set, platform_set;
+    } cases[] = {
+        {"\"min_abi\":\"1.56\"", "policy.snp.abi", "snp_abi_too_old", 0, 0, 0, 0},
+        {"\"min_abi\":\"2.0\"", "policy.snp.abi", "snp_abi_too_old", 0, 0, 0, 0},
+        {NULL, "policy.snp.cxl", "snp_cxl_not_allowed", 0, 0, P_BIT(21), 0},
+        {"\"allow_cxl\":false", "policy.snp.cxl", "snp_cxl_not_allowed", 0, 0, P_BIT(21), 0},
+        {"\"require_aes_256_xts\":true", "policy.snp.mem_aes_256_xts",
+         "snp_aes_256_xts_required", P_BIT(22), 0, 0, 0},
+        {"\"require_rapl_disabled\":true", "policy.snp.rapl_disabled",
+         "snp_rapl_disable_required", P_BIT(23), 0, 0, 0},
+        {"\"require_ciphertext_hiding\":true", "policy.snp.ciphertext_hiding",
+         "snp_ciphertext_hiding_required", P_BIT(24), 0, 0, 0},
+        {"\"require_page_swap_disabled\":true", "policy.snp.page_swap_disabled",
+         "snp_page_swap_disable_required", P_BIT(25), 0, 0, 0},
+        {"\"allow_smt_enabled\":false", "policy.snp.platform.smt",
+         "snp_platform_smt_not_allowed", 0, 0, 0, 0},
+        {"\"require_tsme\":true", "policy.snp.platform.tsme", "snp_platform_tsme_required", 0,
+         P_BIT(1), 0, 0},
+        {"\"require_ecc_memory\":true", "policy.snp.platform.ecc", "snp_platform_ecc_required",
+         0, P_BIT(2), 0, 0},
+        {"\"require_rapl_disabled_platform\":true", "policy.snp.platform.rapl_disabled",
+         "snp_platform_rapl_disable_required", 0, P_BIT(3), 0, 0},
+        {"\"require_ciphertext_hiding_platform\":true", "policy.snp.platform.ciphertext_hiding",
+         "snp_platform_ciphertext_hiding_required", 0, P_BIT(4), 0, 0},
+        {"\"require_alias_check_complete\":true", "policy.snp.platform.alias_check",
+         "snp_platform_alias_check_incomplete", 0, P_BIT(5), 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rspec c = full;
+        c.policy &= ~(P_BIT(21) | cases[i].policy_clear);
+        c.platform_info &= ~cases[i].platform_clear;
+        c.policy |= cases[i].policy_set;
+        c.platform_info |= cases[i].platform_set;
+        o = run(&c, H.vcek_key, cases[i].extra, VCEK_COLL);
+        expect_fail(&o, cases[i].check, cases[i].code);
+        /* expected and actual are in the result */
+        assert_non_null(strstr(o.json, "\"status\":\"fail\""));
+    }
+    /* The values appear in expected/actual. */
+    o = run(&full, H.vcek_key, "\"allow_cxl\":true,\"min_abi\":\"1.56\"", VCEK_COLL);
+    assert_non_null(strstr(o.json, "\"expected\":\">= 1.56\",\"actual\":\"1.55\""));
+    struct rspec c = full;
+    c.platform_info &= ~P_BIT(5);
+    o = run(&c, H.vcek_key, "\"allow_cxl\":true,\"require_alias_check_complete\":true",
+            VCEK_COLL);
+    assert_non_null(strstr(o.json, "\"expected\":\"PLATFORM_INFO.ALIAS_CHECK_COMPLETE (bit 5) "
+                                   "set\",\"actual\":\"PLATFORM_INFO.ALIAS_CHECK_COMPLETE (bit 5) "
+                                   "clear\""));
+
+    /* Bits reserved in older report versions (56860: POLICY 21..24 and PLATFORM_INFO 2..5
+     * from version 3, POLICY 25 from version 5) never satisfy a requirement, even if set. */
+    struct rspec v2 = full;
+    v2.version = 2;
+    o = run(&v2, H.vcek_key, "\"allow_cxl\":true,\"require_aes_256_xts\":true", VCEK_COLL);
+    expect_fail(&o, "policy.snp.mem_aes_256_xts", "snp_aes_256_xts_required");
+    assert_non_null(strstr(o.json, "(reserved in report version 2)"));
+    assert_non_null(strstr(o.json, "predates this bit"));
+    assert_null(strstr(o.json, "\"snp_policy_mem_aes_256_xts\""));
+    o = run(&v2, H.vcek_key, "\"allow_cxl\":true,\"require_ecc_memory\":true", VCEK_COLL);
+    expect_fail(&o, "policy.snp.platform.ecc", "snp_platform_ecc_required");
+    /* A set reserved CXL bit still fails the default prohibition (fail closed). */
+    o = run(&v2, H.vcek_key, NULL, VCEK_COLL);
+    expect_fail(&o, "policy.snp.cxl", "snp_cxl_not_allowed");
+    /* SMT_EN and TSME_EN exist in version 2. */
+    v2.policy = 0x30000;
+    v2.platform_info = P_BIT(0) | P_BIT(1);
+    o = run(&v2, H.vcek_key, "\"require_tsme\":true", VCEK_COLL);
+    expect_pass(&o);
+    /* PAGE_SWAP_DISABLE is reserved before version 5. */
+    struct rspec v3 = full;
+    v3.version = 3;
+    o = run(&v3, H.vcek_key, "\"allow_cxl\":true,\"require_page_swap_disabled\":true",
+            VCEK_COLL);
+    expect_fail(&o, "policy.snp.page_swap_disabled", "snp_page_swap_disable_required");
+    v3.policy &= ~P_BIT(25);
+    /* Everything but page swap holds on a version 3 report. */
+    o = run(&v3, H.vcek_key,
+            "\"min_abi\":\"1.55\",\"allow_cxl\":true,\"require_aes_256_xts\":true,"
+            "\"require_rapl_disabled\":true,\"require_ciphertext_hiding\":true,"
+            "\"require_tsme\":true,\"require_ecc_memory\":true,"
+            "\"require_rapl_disabled_platform\":true,\"require_ciphertext_hiding_platform\":true,"
+            "\"require_alias_check_complete\":true",
+            VCEK_COLL);
+    expect_pass(&o);
+}
+
 static void test_policy_parse_is_strict(void **state)
 {
     (void)state;
@@ -980,6 +1118,27 @@ static void test_policy_parse_is_strict(void **state)
         "\"host_data\":[\"00\"]}}}",
         "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
         "\"chip_ids\":[\"0011\"]}}}",
+        /* min_abi and the feature-bit keys */
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"min_abi\":\"1.55.1\"}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"min_abi\":\"1.256\"}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"min_abi\":\"1\"}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"min_abi\":\"-1.5\"}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"min_abi\":155}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"allow_cxl\":1}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"require_tsme\":\"true\"}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"require_alias_check_complete\":null}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"require_page_swap_disable\":true}}}",
+        "{\"tether_policy\":1,\"accept\":{\"snp\":{\"measurements\":[\"%s\"],"
+        "\"require_tsme_en\":true}}}",
     };
     char *m = hexs(MEAS, 48);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1045,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_container_with_cert_table),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_policy_checks),
+        cmocka_unit_test(test_policy_feature_bits),
         cmocka_unit_test(test_policy_parse_is_strict),
         cmocka_unit_test(test_cert_ext_reader),
         cmocka_unit_test(test_later_version),

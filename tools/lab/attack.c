@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lab/lab.h"
@@ -56,6 +57,44 @@ int lab_attacker_accept(struct lab_attacker *a)
     if (fd < 0)
         lab_note(a, "no client connection arrived");
     return fd;
+}
+
+void lab_forwarder_init(struct lab_forwarder *fw, uint16_t port, const char *unreachable)
+{
+    memset(fw, 0, sizeof *fw);
+    fw->port = port;
+    fw->unreachable = unreachable;
+    lab_log_init(&fw->f.a_to_b);
+    lab_log_init(&fw->f.b_to_a);
+}
+
+void lab_script_forward(struct lab_attacker *a)
+{
+    struct lab_forwarder *fw = a->arg;
+    int cfd = lab_attacker_accept(a);
+    if (cfd < 0)
+        return;
+    int sfd = lab_dial(fw->port);
+    if (sfd < 0) {
+        lab_note(a, "%s", fw->unreachable);
+        close(cfd);
+        return;
+    }
+    fw->f.a = cfd;
+    fw->f.b = sfd;
+    lab_forward_run(&fw->f);
+    lab_log_append(&a->plain, fw->f.a_to_b.data, fw->f.a_to_b.len);
+    lab_log_append(&a->plain, fw->f.b_to_a.data, fw->f.b_to_a.len);
+    shutdown(cfd, SHUT_RDWR);
+    shutdown(sfd, SHUT_RDWR);
+    close(cfd);
+    close(sfd);
+}
+
+void lab_forwarder_free(struct lab_forwarder *fw)
+{
+    lab_log_free(&fw->f.a_to_b);
+    lab_log_free(&fw->f.b_to_a);
 }
 
 void lab_note(struct lab_attacker *a, const char *fmt, ...)

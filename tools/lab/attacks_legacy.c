@@ -349,33 +349,6 @@ void lab_t8_oracle(struct lab_env *env, const struct lab_cell *cell, struct lab_
  * share, S2's certificate and S2's leaked key: C's early exporter matches, C accepts, and the
  * attacker has C's keys (the model's G2/G3 failure, 9.3 "fails*"). */
 
-/* Byte relay. */
-struct t4_forward {
-    uint16_t port;
-    struct lab_forward f;
-};
-
-static void script_t4_forward(struct lab_attacker *a)
-{
-    struct t4_forward *fw = a->arg;
-    int cfd = lab_attacker_accept(a);
-    if (cfd < 0)
-        return;
-    int sfd = lab_dial(fw->port);
-    if (sfd < 0) {
-        lab_note(a, "cannot reach S2");
-        close(cfd);
-        return;
-    }
-    fw->f.a = cfd;
-    fw->f.b = sfd;
-    lab_forward_run(&fw->f);
-    lab_log_append(&a->plain, fw->f.a_to_b.data, fw->f.a_to_b.len);
-    lab_log_append(&a->plain, fw->f.b_to_a.data, fw->f.b_to_a.len);
-    close_fd(cfd);
-    close_fd(sfd);
-}
-
 /* Record types after S2's ServerHello: 20 (CCS) and 23 only, none of them handshake. */
 static bool server_flight_encrypted(const uint8_t *p, size_t n, int *records)
 {
@@ -396,17 +369,15 @@ static bool server_flight_encrypted(const uint8_t *p, size_t n, int *records)
     return after_sh;
 }
 
+/* Byte relay. */
 void lab_t4_byte_relay(struct lab_env *env, const struct lab_cell *cell, struct lab_outcome *o)
 {
     struct lab_server *s2 = s2_of(env, cell, o);
     if (!s2)
         return;
-    struct t4_forward fw;
-    memset(&fw, 0, sizeof fw);
-    fw.port = s2->port;
-    lab_log_init(&fw.f.a_to_b);
-    lab_log_init(&fw.f.b_to_a);
-    lab_run_attack(env, cell, o, script_t4_forward, &fw, 1, NULL);
+    struct lab_forwarder fw;
+    lab_forwarder_init(&fw, s2->port, "cannot reach S2");
+    lab_run_attack(env, cell, o, lab_script_forward, &fw, 1, NULL);
     int records = 0;
     bool encrypted = server_flight_encrypted(fw.f.b_to_a.data, fw.f.b_to_a.len, &records);
     bool oid_in_clear = fw.f.b_to_a.len >= RATLS_EXT_OID_DER_LEN &&
@@ -418,8 +389,7 @@ void lab_t4_byte_relay(struct lab_env *env, const struct lab_cell *cell, struct 
                records, encrypted ? "all encrypted" : "NOT all encrypted",
                oid_in_clear ? "IS" : "never appears");
     o->check_ok = o->check_ok && encrypted && !oid_in_clear && fw.f.b_to_a.len > 500;
-    lab_log_free(&fw.f.a_to_b);
-    lab_log_free(&fw.f.b_to_a);
+    lab_forwarder_free(&fw);
 }
 
 /* Clear-evidence hook. */

@@ -385,52 +385,21 @@ void lab_t11_stale_evidence(struct lab_env *env, const struct lab_cell *cell,
 
 /* ---- T-7 / T-9 / T-10: byte forwarding (no TLS termination) ---- */
 
-struct forward {
-    uint16_t port;
-    struct lab_forward f;
-};
-
-static void script_forward(struct lab_attacker *a)
-{
-    struct forward *fw = a->arg;
-    int cfd = lab_attacker_accept(a);
-    if (cfd < 0)
-        return;
-    int sfd = lab_dial(fw->port);
-    if (sfd < 0) {
-        lab_note(a, "cannot reach the server");
-        close(cfd);
-        return;
-    }
-    fw->f.a = cfd;
-    fw->f.b = sfd;
-    lab_forward_run(&fw->f);
-    /* All the attacker sees is ciphertext: that is its plaintext log. */
-    lab_log_append(&a->plain, fw->f.a_to_b.data, fw->f.a_to_b.len);
-    lab_log_append(&a->plain, fw->f.b_to_a.data, fw->f.b_to_a.len);
-    shutdown(cfd, SHUT_RDWR);
-    shutdown(sfd, SHUT_RDWR);
-    close(cfd);
-    close(sfd);
-}
-
 static struct lab_server *forward_cell(struct lab_env *env, const struct lab_cell *cell,
-                                       struct lab_outcome *o, struct forward *fw,
+                                       struct lab_outcome *o, struct lab_forwarder *fw,
                                        struct lab_client *c)
 {
+    lab_forwarder_init(fw, 0, "cannot reach the server"); /* the caller frees it in any case */
     char err[256] = "";
     struct lab_server *s2 = lab_server_get(env, cell->mode, 2, err, sizeof err);
     if (!s2) {
         lab_fail(o, "genuine server S2: %s", err);
         return NULL;
     }
-    memset(fw, 0, sizeof *fw);
     fw->port = s2->port;
-    lab_log_init(&fw->f.a_to_b);
-    lab_log_init(&fw->f.b_to_a);
     struct lab_attacker a;
     memset(&a, 0, sizeof a);
-    if (lab_attacker_start(&a, env, cell, script_forward, fw) != 0) {
+    if (lab_attacker_start(&a, env, cell, lab_script_forward, fw) != 0) {
         lab_fail(o, "cannot start the forwarder");
         lab_log_free(&a.plain);
         return NULL;
@@ -452,21 +421,20 @@ static struct lab_server *forward_cell(struct lab_env *env, const struct lab_cel
 
 void lab_t7_byte_forward(struct lab_env *env, const struct lab_cell *cell, struct lab_outcome *o)
 {
-    struct forward fw;
+    struct lab_forwarder fw;
     struct lab_client c;
     if (forward_cell(env, cell, o, &fw, &c)) {
         size_t seen = fw.f.a_to_b.len + fw.f.b_to_a.len;
         lab_detail(o, "forwarded %zu bytes of ciphertext", seen);
         o->check_ok = seen > 1000; /* the whole session went through the attacker */
     }
-    lab_log_free(&fw.f.a_to_b);
-    lab_log_free(&fw.f.b_to_a);
+    lab_forwarder_free(&fw);
 }
 
 void lab_t9_leaked_secrets(struct lab_env *env, const struct lab_cell *cell,
                            struct lab_outcome *o)
 {
-    struct forward fw;
+    struct lab_forwarder fw;
     struct lab_client c;
     struct lab_server *s2 = forward_cell(env, cell, o, &fw, &c);
     if (s2 && o->ran) {
@@ -487,13 +455,12 @@ void lab_t9_leaked_secrets(struct lab_env *env, const struct lab_cell *cell,
         o->attacker_read_secret = c.sent && lab_log_contains(&plain, c.secret);
         lab_log_free(&plain);
     }
-    lab_log_free(&fw.f.a_to_b);
-    lab_log_free(&fw.f.b_to_a);
+    lab_forwarder_free(&fw);
 }
 
 void lab_t10_diversion(struct lab_env *env, const struct lab_cell *cell, struct lab_outcome *o)
 {
-    struct forward fw;
+    struct lab_forwarder fw;
     struct lab_client c;
     struct lab_server *s2 = forward_cell(env, cell, o, &fw, &c);
     if (s2 && o->ran) {
@@ -503,8 +470,7 @@ void lab_t10_diversion(struct lab_env *env, const struct lab_cell *cell, struct 
                    c.accepted ? "accepted" : "refused", reached ? "delivered to" : "never reached");
         o->check_ok = c.accepted == reached;
     }
-    lab_log_free(&fw.f.a_to_b);
-    lab_log_free(&fw.f.b_to_a);
+    lab_forwarder_free(&fw);
 }
 
 /* ---- T-8, T-13, T-14: the attestation oracle (tether mode) ---- */

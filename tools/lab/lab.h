@@ -303,6 +303,19 @@ void lab_note(struct lab_attacker *a, const char *fmt, ...) __attribute__((forma
 void lab_detail(struct lab_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lab_fail(struct lab_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The byte-forwarding attacker (no TLS termination): lab_script_forward, a script whose arg is
+ * a struct lab_forwarder, accepts the client, dials port and forwards both ways until either
+ * side closes. All it sees is ciphertext: that is its plaintext log. unreachable: its note
+ * when port cannot be dialled. */
+struct lab_forwarder {
+    uint16_t port;
+    const char *unreachable;
+    struct lab_forward f;
+};
+void lab_forwarder_init(struct lab_forwarder *fw, uint16_t port, const char *unreachable);
+void lab_script_forward(struct lab_attacker *a);
+void lab_forwarder_free(struct lab_forwarder *fw); /* the two recorded directions */
+
 /* Start script on an attacker thread, run `sessions` victim clients through it one after the
  * other (inputs from tmpl, or the cell's mode and policy when tmpl is NULL), and fill the
  * outcome: accepted / read when any session was; for an expected attack, every session must

@@ -139,13 +139,6 @@ static bool find_secret_labelled(const char *label, const char *keylog, size_t k
     return false;
 }
 
-static bool find_secret(const char *keylog, size_t keylog_len, const char *random_hex,
-                        uint8_t *secret, size_t *secret_len)
-{
-    return find_secret_labelled("CLIENT_TRAFFIC_SECRET_0", keylog, keylog_len, random_hex, secret,
-                                secret_len);
-}
-
 /* The AEAD, hash and key length of a TLS 1.3 suite. */
 static int suite_params(uint16_t suite, const EVP_CIPHER **cipher, const EVP_MD **md,
                         size_t *key_len)
@@ -158,70 +151,106 @@ static int suite_params(uint16_t suite, const EVP_CIPHER **cipher, const EVP_MD 
     }
 }
 
+/* One direction's record protection: the cipher suite from the ServerHello that opens s2c
+ * (*soff moves past it), the key-log secret `label` for client_random, and from it the record
+ * key and IV (RFC 8446 7.3). no_hello and no_secret: the messages for those two missing. */
+struct traffic_key {
+    uint16_t suite;
+    const EVP_CIPHER *cipher;
+    uint8_t key[32], iv[12];
+};
+
+static int traffic_key(const uint8_t *s2c, size_t s2c_len, size_t *soff,
+                       const uint8_t client_random[32], const char *keylog, size_t keylog_len,
+                       const char *label, const char *no_hello, const char *no_secret,
+                       struct traffic_key *k, char *why, size_t whylen)
+{
+    /* ServerHello: hs 2 | u24 | version | random[32] | session_id<1> | cipher_suite u16. */
+    struct record sh;
+    if (!s2c || !next_record(s2c, s2c_len, soff, &sh) || sh.type != 22 || sh.len < 39 ||
+        sh.body[0] != 2 || sh.len < (size_t)39 + sh.body[38] + 2) {
+        errbuf_set(why, whylen, "%s", no_hello);
+        return -1;
+    }
+    size_t cs_off = 39 + sh.body[38];
+    k->suite = (uint16_t)(sh.body[cs_off] << 8 | sh.body[cs_off + 1]);
+    const EVP_MD *md;
+    size_t key_len;
+    if (suite_params(k->suite, &k->cipher, &md, &key_len) != 0) {
+        errbuf_set(why, whylen, "cipher suite 0x%04x", k->suite);
+        return -1;
+    }
+    char random_hex[65];
+    hex_encode(client_random, 32, random_hex);
+    uint8_t secret[64];
+    size_t secret_len = 0;
+    int rc = 0;
+    if (!keylog ||
+        !find_secret_labelled(label, keylog, keylog_len, random_hex, secret, &secret_len) ||
+        secret_len != (size_t)EVP_MD_get_size(md)) {
+        errbuf_set(why, whylen, "%s", no_secret);
+        rc = -1;
+    } else if (expand_label(md, secret, secret_len, "key", k->key, key_len) != 0 ||
+               expand_label(md, secret, secret_len, "iv", k->iv, sizeof k->iv) != 0) {
+        errbuf_set(why, whylen, "HKDF-Expand-Label failed");
+        rc = -1;
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    return rc;
+}
+
+/* Open the encrypted records of p from *off under k, sequence numbers from 0 (one per record
+ * opened), at most max records read. A record that does not open ends the walk, or with
+ * skip_unopened is passed over. The plaintexts of content type `want` go to out; k is
+ * cleansed. Returns the number opened. */
+static int open_records(struct traffic_key *k, const uint8_t *p, size_t n, size_t *off, int max,
+                        bool skip_unopened, uint8_t want, struct lab_log *out)
+{
+    int opened = 0;
+    uint8_t plain[(1 << 14) + 256 + 16];
+    struct record r;
+    for (int i = 0; i < max && next_record(p, n, off, &r); i++) {
+        if (r.type != 23 || r.len > sizeof plain)
+            continue; /* change_cipher_spec (middlebox compatibility) */
+        size_t len = 0;
+        uint8_t type = 0;
+        if (open_record(k->cipher, k->key, k->iv, (uint64_t)opened, &r, plain, &len, &type) != 0) {
+            if (skip_unopened)
+                continue;
+            break;
+        }
+        opened++;
+        if (type == want)
+            lab_log_append(out, plain, len);
+    }
+    OPENSSL_cleanse(k, sizeof *k);
+    return opened;
+}
+
 int lab_decrypt_server_handshake(const uint8_t client_random[32], const uint8_t *s2c,
                                  size_t s2c_len, const char *keylog, size_t keylog_len,
                                  struct lab_log *out, uint16_t *suite_out, char *why,
                                  size_t whylen)
 {
-    struct record sh;
     size_t soff = 0;
-    if (!s2c || !next_record(s2c, s2c_len, &soff, &sh) || sh.type != 22 || sh.len < 39 ||
-        sh.body[0] != 2 || sh.len < (size_t)39 + sh.body[38] + 2) {
-        errbuf_set(why, whylen, "no ServerHello in S2's answer");
+    struct traffic_key k = {0};
+    int rc = traffic_key(s2c, s2c_len, &soff, client_random, keylog, keylog_len,
+                         "SERVER_HANDSHAKE_TRAFFIC_SECRET", "no ServerHello in S2's answer",
+                         "no SERVER_HANDSHAKE_TRAFFIC_SECRET for this ClientHello in the key log",
+                         &k, why, whylen);
+    if (k.cipher && suite_out) /* the suite is known, even when its secret is not */
+        *suite_out = k.suite;
+    if (rc != 0)
         return -1;
-    }
-    size_t cs_off = 39 + sh.body[38];
-    uint16_t suite = (uint16_t)(sh.body[cs_off] << 8 | sh.body[cs_off + 1]);
-    const EVP_CIPHER *cipher;
-    const EVP_MD *md;
-    size_t key_len;
-    if (suite_params(suite, &cipher, &md, &key_len) != 0) {
-        errbuf_set(why, whylen, "cipher suite 0x%04x", suite);
-        return -1;
-    }
-    if (suite_out)
-        *suite_out = suite;
-    char random_hex[65];
-    hex_encode(client_random, 32, random_hex);
-    uint8_t secret[64], key[32], iv[12];
-    size_t secret_len = 0;
-    if (!keylog ||
-        !find_secret_labelled("SERVER_HANDSHAKE_TRAFFIC_SECRET", keylog, keylog_len, random_hex,
-                              secret, &secret_len) ||
-        secret_len != (size_t)EVP_MD_get_size(md)) {
-        errbuf_set(why, whylen, "no SERVER_HANDSHAKE_TRAFFIC_SECRET for this ClientHello in the "
-                                "key log");
-        return -1;
-    }
-    if (expand_label(md, secret, secret_len, "key", key, key_len) != 0 ||
-        expand_label(md, secret, secret_len, "iv", iv, sizeof iv) != 0) {
-        errbuf_set(why, whylen, "HKDF-Expand-Label failed");
-        return -1;
-    }
-    int opened = 0;
-    uint8_t plain[(1 << 14) + 256 + 16];
-    struct record r;
-    for (int i = 0; i < 64 && next_record(s2c, s2c_len, &soff, &r); i++) {
-        if (r.type != 23 || r.len > sizeof plain)
-            continue; /* change_cipher_spec (middlebox compatibility) */
-        size_t n = 0;
-        uint8_t type = 0;
-        if (open_record(cipher, key, iv, (uint64_t)opened, &r, plain, &n, &type) != 0)
-            break;
-        opened++;
-        if (type == 22)
-            lab_log_append(out, plain, n);
-    }
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(key, sizeof key);
-    return opened;
+    /* The handshake records, up to the first that does not open under the handshake key. */
+    return open_records(&k, s2c, s2c_len, &soff, 64, false, 22, out);
 }
 
 int lab_decrypt_client_records(const uint8_t *c2s, size_t c2s_len, const uint8_t *s2c,
                                size_t s2c_len, const char *keylog, size_t keylog_len,
                                struct lab_log *out, char *why, size_t whylen)
 {
-    struct record ch, sh;
+    struct record ch;
     size_t coff = 0, soff = 0;
     /* ClientHello: type 22 | hs 1 | u24 | version u16 | random[32]. */
     if (!c2s || !s2c || !next_record(c2s, c2s_len, &coff, &ch) || ch.type != 22 || ch.len < 38 ||
@@ -229,56 +258,12 @@ int lab_decrypt_client_records(const uint8_t *c2s, size_t c2s_len, const uint8_t
         errbuf_set(why, whylen, "no ClientHello in the recorded stream");
         return -1;
     }
-    /* ServerHello: hs 2 | u24 | version | random[32] | session_id<1> | cipher_suite u16. */
-    if (!next_record(s2c, s2c_len, &soff, &sh) || sh.type != 22 || sh.len < 39 ||
-        sh.body[0] != 2 || sh.len < (size_t)39 + sh.body[38] + 2) {
-        errbuf_set(why, whylen, "no ServerHello in the recorded stream");
+    struct traffic_key k;
+    if (traffic_key(s2c, s2c_len, &soff, ch.body + 6, keylog, keylog_len,
+                    "CLIENT_TRAFFIC_SECRET_0", "no ServerHello in the recorded stream",
+                    "no CLIENT_TRAFFIC_SECRET_0 for this connection in the key log", &k, why,
+                    whylen) != 0)
         return -1;
-    }
-    size_t cs_off = 39 + sh.body[38];
-    uint16_t suite = (uint16_t)(sh.body[cs_off] << 8 | sh.body[cs_off + 1]);
-    const EVP_CIPHER *cipher;
-    const EVP_MD *md;
-    size_t key_len;
-    switch (suite) {
-    case 0x1301: cipher = EVP_aes_128_gcm(), md = EVP_sha256(), key_len = 16; break;
-    case 0x1302: cipher = EVP_aes_256_gcm(), md = EVP_sha384(), key_len = 32; break;
-    case 0x1303: cipher = EVP_chacha20_poly1305(), md = EVP_sha256(), key_len = 32; break;
-    default:
-        errbuf_set(why, whylen, "cipher suite 0x%04x", suite);
-        return -1;
-    }
-    char random_hex[65];
-    hex_encode(ch.body + 6, 32, random_hex);
-    uint8_t secret[64], key[32], iv[12];
-    size_t secret_len = 0;
-    if (!keylog || !find_secret(keylog, keylog_len, random_hex, secret, &secret_len) ||
-        secret_len != (size_t)EVP_MD_get_size(md)) {
-        errbuf_set(why, whylen, "no CLIENT_TRAFFIC_SECRET_0 for this connection in the key log");
-        return -1;
-    }
-    if (expand_label(md, secret, secret_len, "key", key, key_len) != 0 ||
-        expand_label(md, secret, secret_len, "iv", iv, sizeof iv) != 0) {
-        errbuf_set(why, whylen, "HKDF-Expand-Label failed");
-        return -1;
-    }
-    int opened = 0;
-    uint64_t seq = 0;
-    uint8_t plain[(1 << 14) + 256 + 16];
-    struct record r;
-    for (int i = 0; i < 100000 && next_record(c2s, c2s_len, &coff, &r); i++) {
-        if (r.type != 23 || r.len > sizeof plain)
-            continue;
-        size_t n = 0;
-        uint8_t type = 0;
-        if (open_record(cipher, key, iv, seq, &r, plain, &n, &type) != 0)
-            continue; /* a handshake-key record (the client's Finished) */
-        seq++;
-        opened++;
-        if (type == 23)
-            lab_log_append(out, plain, n);
-    }
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(key, sizeof key);
-    return opened;
+    /* The application records; a handshake-key record (the client's Finished) is skipped. */
+    return open_records(&k, c2s, c2s_len, &coff, 100000, true, 23, out);
 }

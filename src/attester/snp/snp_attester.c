@@ -1,5 +1,6 @@
 /*
- * snp_attester.c - the AMD SEV-SNP guest attester ("snp" or "snp:CONFIGFS_TSM_REPORT_DIR").
+ * snp_attester.c - the AMD SEV-SNP guest attester ("snp" or "snp:[CONFIGFS_TSM_REPORT_DIR]
+ * [;vmpl=N]", snp_attester.h).
  *
  * Produces tether's "TSNP" container (src/evidence/snp/snp_evidence.h): the firmware's
  * ATTESTATION_REPORT whose REPORT_DATA is the binder's report_data, plus the host-supplied
@@ -14,9 +15,11 @@
  *    ours: a stale or raced report is refused); read `auxblob` if present (GHCB 56421 4.1.8.1
  *    certificate table); re-read `generation`, which must be exactly the first value + 2 (our
  *    two writes: another writer raced us otherwise); rmdir the entry in every case.
+ *    With vmpl=N the written level and the report's VMPL must be N.
  * 2. Fallback only when the configfs root is absent (ENOENT/ENOTDIR on mkdir):
- *    /dev/sev-guest SNP_GET_EXT_REPORT (linux/sev-guest.h, msg_version 1), retried once with
- *    the size the host asks for when it answers SNP_GUEST_VMM_ERR_INVALID_LEN.
+ *    /dev/sev-guest SNP_GET_EXT_REPORT (linux/sev-guest.h, msg_version 1) at VMPL N (vmpl=N,
+ *    default 0; the report's VMPL must be N), retried once with the size the host asks for
+ *    when it answers SNP_GUEST_VMM_ERR_INVALID_LEN.
  *
  * Must never: produce evidence over anything but the binder's report_data (attester.h) or an
  * all-zero one; return a report that does not parse or whose REPORT_DATA differs; reuse or
@@ -50,14 +53,18 @@ struct attester {
     char root[PATH_MAX];
     char device[PATH_MAX];
     struct tsm_ops ops;
+    bool has_vmpl; /* vmpl= given in the spec */
+    unsigned vmpl; /* the VMPL asked of /dev/sev-guest (0 by default), 0..3 */
 };
+
+#define SNP_VMPL_MAX 3u /* 56860: VMPL 0..3 */
 
 /* ---- helpers ---- */
 
 /* Check a raw report against what we asked for; 0 if it is one well-formed report with our
  * REPORT_DATA. */
 static int check_report(const uint8_t *report, size_t len, const uint8_t report_data[static 64],
-                        const char *source, char *err, size_t errlen)
+                        int want_vmpl, const char *source, char *err, size_t errlen)
 {
     struct snp_report r;
     const char *why = NULL;
@@ -74,6 +81,12 @@ static int check_report(const uint8_t *report, size_t len, const uint8_t report_
     if (!ct_equal(r.report_data, report_data, 64)) {
         errbuf_set(err, errlen, "snp: %s carries another REPORT_DATA (stale or raced report)",
                    source);
+        return -1;
+    }
+    /* want_vmpl >= 0: the report must come from the VMPL asked for. */
+    if (want_vmpl >= 0 && r.vmpl != (uint32_t)want_vmpl) {
+        errbuf_set(err, errlen, "snp: %s is a VMPL %u report, not VMPL %d as asked", source,
+                   r.vmpl, want_vmpl);
         return -1;
     }
     return 0;
@@ -157,7 +170,8 @@ struct outblob_check {
 static int check_outblob(void *arg, const uint8_t *out, size_t len, char *err, size_t errlen)
 {
     const struct outblob_check *c = arg;
-    return check_report(out, len, c->report_data, "configfs-tsm outblob", err, errlen);
+    /* Any VMPL here: the level is the kernel's floor (vmpl=N is checked after the sequence). */
+    return check_report(out, len, c->report_data, -1, "configfs-tsm outblob", err, errlen);
 }
 
 /* TSM_ABSENT if the root is absent (fall back), 0 on success, -1 on a definite failure.
@@ -183,6 +197,23 @@ static int tsm_report(struct attester *a, const uint8_t report_data[static 64], 
     int rc = tsm_report_get(&a->ops, &req, &r, err, errlen);
     if (rc != 0)
         return rc;
+    /* vmpl=N: configfs-tsm wrote privlevel = privlevel_floor; refuse any other level, and a
+     * report from another VMPL. */
+    if (a->has_vmpl) {
+        if (r.privlevel != a->vmpl) {
+            errbuf_set(err, errlen,
+                       "snp: vmpl=%u asked, but configfs-tsm requested privlevel %u (the "
+                       "entry's privlevel_floor); refused",
+                       a->vmpl, r.privlevel);
+            tsm_report_free(&r);
+            return -1;
+        }
+        if (check_report(r.outblob, r.outblob_len, report_data, (int)a->vmpl,
+                         "configfs-tsm outblob", err, errlen) != 0) {
+            tsm_report_free(&r);
+            return -1;
+        }
+    }
     if (r.have_auxblob && compact_certtable(r.auxblob, r.auxblob_len, certs, certs_len,
                                             "configfs-tsm auxblob", err, errlen) != 0) {
         tsm_report_free(&r);
@@ -293,7 +324,7 @@ static int device_report(struct attester *a, const uint8_t report_data[static 64
         memset(&g, 0, sizeof g);
         memset(resp, 0, SNP_RESP_LEN);
         memcpy(req.data.user_data, report_data, 64);
-        req.data.vmpl = 0;
+        req.data.vmpl = a->vmpl; /* 0 unless the spec says vmpl=N (0..3) */
         req.certs_address = (uint64_t)(uintptr_t)cbuf;
         req.certs_len = (uint32_t)cap;
         g.msg_version = 1;
@@ -302,7 +333,8 @@ static int device_report(struct attester *a, const uint8_t report_data[static 64
         if (ioctl(fd, TETHER_SNP_GET_EXT_REPORT, &g) == 0) {
             const uint8_t *rep;
             if (device_response_report(resp, SNP_RESP_LEN, &rep, err, errlen) != 0 ||
-                check_report(rep, SNP_REPORT_LEN, report_data, a->device, err, errlen) != 0)
+                check_report(rep, SNP_REPORT_LEN, report_data, (int)a->vmpl, a->device, err,
+                             errlen) != 0)
                 goto out;
             /* An all-zero first entry means the host supplied no certificates. */
             size_t clen = cap;
@@ -376,9 +408,89 @@ struct attester *snp_attester_open_with(const char *tsm_root, const char *device
     return a;
 }
 
+int snp_attester_parse_spec(const char *arg, struct snp_attester_spec *out, char *err,
+                            size_t errlen)
+{
+    if (!out) {
+        errbuf_set(err, errlen, "snp: bad arguments");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (!arg)
+        arg = "";
+    size_t len = strlen(arg);
+    if (len >= PATH_MAX + 16) {
+        errbuf_set(err, errlen, "snp: TEE argument too long");
+        return -1;
+    }
+    /* Pieces separated by ';': the first is TSM-DIR unless it is an option. */
+    const char *p = arg;
+    bool first = true;
+    for (;;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        if (n >= 5 && strncmp(p, "vmpl=", 5) == 0) {
+            const char *v = p + 5;
+            size_t vn = n - 5;
+            if (out->has_vmpl) {
+                errbuf_set(err, errlen, "snp: vmpl= given twice");
+                return -1;
+            }
+            /* exactly one digit 0..3 */
+            if (vn != 1 || v[0] < '0' || v[0] > '0' + (int)SNP_VMPL_MAX) {
+                errbuf_set(err, errlen, "snp: vmpl=%.*s: must be 0, 1, 2 or 3", (int)(vn > 16 ? 16 : vn),
+                           v);
+                return -1;
+            }
+            out->has_vmpl = true;
+            out->vmpl = (unsigned)(v[0] - '0');
+        } else if (first) {
+            if (n >= sizeof out->root) {
+                errbuf_set(err, errlen, "snp: path too long");
+                return -1;
+            }
+            memcpy(out->root, p, n);
+            out->root[n] = '\0';
+            if (n && out->root[0] != '/') {
+                errbuf_set(err, errlen,
+                           "snp: the configfs-tsm report directory must be an absolute path");
+                return -1;
+            }
+        } else {
+            errbuf_set(err, errlen, "snp: option \"%.*s\": expected vmpl=N (0..3)",
+                       (int)(n > 32 ? 32 : n), p);
+            return -1;
+        }
+        first = false;
+        if (!semi)
+            break;
+        p = semi + 1;
+    }
+    return 0;
+}
+
+struct attester *snp_attester_open_spec(const struct snp_attester_spec *spec, const char *device,
+                                        const struct tsm_ops *ops, char *err, size_t errlen)
+{
+    if (!spec || (spec->has_vmpl && spec->vmpl > SNP_VMPL_MAX) ||
+        (!spec->has_vmpl && spec->vmpl != 0)) {
+        errbuf_set(err, errlen, "snp: bad arguments");
+        return NULL;
+    }
+    struct attester *a = snp_attester_open_with(spec->root, device, ops, err, errlen);
+    if (a) {
+        a->has_vmpl = spec->has_vmpl;
+        a->vmpl = spec->vmpl;
+    }
+    return a;
+}
+
 static struct attester *snp_open(const char *arg, char *err, size_t errlen)
 {
-    return snp_attester_open_with(arg, SNP_GUEST_DEVICE, &tsm_posix_ops, err, errlen);
+    struct snp_attester_spec spec;
+    if (snp_attester_parse_spec(arg, &spec, err, errlen) != 0)
+        return NULL;
+    return snp_attester_open_spec(&spec, SNP_GUEST_DEVICE, &tsm_posix_ops, err, errlen);
 }
 
 static void snp_close(struct attester *a)

@@ -15,6 +15,8 @@
 #ifndef TETHER_ATTESTER_SNP_ATTESTER_H
 #define TETHER_ATTESTER_SNP_ATTESTER_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,9 +32,28 @@
 #define snp_tsm_posix_ops tsm_posix_ops
 
 /* Open with a configfs-tsm report root, a sev-guest device path (the fallback when the root
- * is absent) and primitives; ops is copied. */
+ * is absent) and primitives; ops is copied. No explicit VMPL (see snp_attester_spec). */
 struct attester *snp_attester_open_with(const char *tsm_root, const char *device,
                                         const struct tsm_ops *ops, char *err,
                                         size_t errlen);
+
+/* The argument of "snp:ARG" (docs/snp.md "Attester"): [TSM-DIR][;vmpl=N], e.g. "", "/dir",
+ * "vmpl=1", ";vmpl=1", "/dir;vmpl=2". TSM-DIR, when given, must be absolute (the default is
+ * SNP_TSM_DEFAULT_ROOT); vmpl is 0..3, at most once.
+ * - /dev/sev-guest: SNP_GET_EXT_REPORT asks for VMPL N (0 without vmpl=), and the report's
+ *   VMPL must be N.
+ * - configfs-tsm: the shared sequence writes privlevel = the entry's privlevel_floor (tsm.h);
+ *   with vmpl=N the level written, and the report's VMPL, must be N, else the report is
+ *   refused (the floor is the kernel's choice, not ours). */
+struct snp_attester_spec {
+    char root[PATH_MAX]; /* "" : SNP_TSM_DEFAULT_ROOT */
+    bool has_vmpl;
+    unsigned vmpl;       /* 0..3; 0 when !has_vmpl */
+};
+int snp_attester_parse_spec(const char *arg, struct snp_attester_spec *out, char *err,
+                            size_t errlen);
+/* Open from a parsed spec (device and ops as for snp_attester_open_with). */
+struct attester *snp_attester_open_spec(const struct snp_attester_spec *spec, const char *device,
+                                        const struct tsm_ops *ops, char *err, size_t errlen);
 
 #endif

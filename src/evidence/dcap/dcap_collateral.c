@@ -30,13 +30,6 @@
 #define SPLIT_MAX_DEPTH 32 /* nesting bound of the split tokenizer (real documents: 6) */
 #define SIG_HEX_LEN 128    /* 64-byte r || s */
 
-static int fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return -1;
-}
-
 /* ---- status names ---- */
 
 static const struct {
@@ -176,19 +169,19 @@ static int split_cross_check(const uint8_t *doc, size_t len, const char *key, si
     json_t *span = NULL;
     json_t *root = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root) || json_object_size(root) != 2) {
-        fail(why, "collateral document is not valid JSON with exactly two members");
+        parse_fail(why, "collateral document is not valid JSON with exactly two members");
         goto out;
     }
     json_t *v = json_object_get(root, key);
     json_t *s = json_object_get(root, "signature");
     if (!json_is_object(v) || !json_is_string(s) || json_string_length(s) != SIG_HEX_LEN ||
         memcmp(json_string_value(s), doc + ss, SIG_HEX_LEN) != 0) {
-        fail(why, "collateral document: JSON parse disagrees with the split");
+        parse_fail(why, "collateral document: JSON parse disagrees with the split");
         goto out;
     }
     span = json_loadb((const char *)doc + vs, vlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!span || !json_equal(span, v)) {
-        fail(why, "collateral document: signed span does not parse to the signed value");
+        parse_fail(why, "collateral document: signed span does not parse to the signed value");
         goto out;
     }
     rc = 0;
@@ -202,13 +195,13 @@ int dcap_signed_split(const uint8_t *doc, size_t len, const char *key, const uin
                       size_t *val_len, uint8_t sig[64], const char **why)
 {
     if (!doc || !key || !val || !val_len || !sig)
-        return fail(why, "null argument");
+        return parse_fail(why, "null argument");
     *val = NULL;
     *val_len = 0;
     if (len > DCAP_COLLATERAL_MAX_DOC)
-        return fail(why, "collateral document too large");
+        return parse_fail(why, "collateral document too large");
     if (!*key || strcmp(key, "signature") == 0 || strpbrk(key, "\"\\"))
-        return fail(why, "invalid member name");
+        return parse_fail(why, "invalid member name");
 
     struct tok t = {doc, len, 0};
     bool have_val = false, have_sig = false;
@@ -218,60 +211,60 @@ int dcap_signed_split(const uint8_t *doc, size_t len, const char *key, const uin
     /* PCS API v4 body: {"<key>":{...},"signature":"<hex>"}, exactly these two members. */
     skip_ws(&t);
     if (!take(&t, '{'))
-        return fail(why, "collateral document is not a JSON object");
+        return parse_fail(why, "collateral document is not a JSON object");
     for (;;) {
         size_t ks, ke;
         skip_ws(&t);
         if (!scan_string(&t, &ks, &ke))
-            return fail(why, "collateral document: malformed member name");
+            return parse_fail(why, "collateral document: malformed member name");
         skip_ws(&t);
         if (!take(&t, ':'))
-            return fail(why, "collateral document: expected ':'");
+            return parse_fail(why, "collateral document: expected ':'");
         skip_ws(&t);
         if (raw_equals(&t, ks, ke, key)) {
             if (have_val)
-                return fail(why, "collateral document: duplicate signed member");
+                return parse_fail(why, "collateral document: duplicate signed member");
             if (t.i >= t.n || t.p[t.i] != '{')
-                return fail(why, "collateral document: signed value is not an object");
+                return parse_fail(why, "collateral document: signed value is not an object");
             vs = t.i;
             if (!scan_object(&t))
-                return fail(why, "collateral document: malformed or too deeply nested value");
+                return parse_fail(why, "collateral document: malformed or too deeply nested value");
             ve = t.i;
             have_val = true;
         } else if (raw_equals(&t, ks, ke, "signature")) {
             size_t s, e;
             if (have_sig)
-                return fail(why, "collateral document: duplicate signature member");
+                return parse_fail(why, "collateral document: duplicate signature member");
             if (!scan_string(&t, &s, &e))
-                return fail(why, "collateral document: signature is not a string");
+                return parse_fail(why, "collateral document: signature is not a string");
             /* PCS API v4: the signature is hex of the 64-byte ECDSA P-256 r || s. */
             if (e - s != SIG_HEX_LEN)
-                return fail(why, "collateral document: signature is not 128 hex digits");
+                return parse_fail(why, "collateral document: signature is not 128 hex digits");
             char hex[SIG_HEX_LEN + 1];
             size_t n = 0;
             memcpy(hex, doc + s, SIG_HEX_LEN);
             hex[SIG_HEX_LEN] = '\0';
             if (hex_decode(hex, tmp_sig, sizeof tmp_sig, &n) != 0 || n != sizeof tmp_sig)
-                return fail(why, "collateral document: signature is not 128 hex digits");
+                return parse_fail(why, "collateral document: signature is not 128 hex digits");
             ss = s;
             have_sig = true;
         } else {
-            return fail(why, "collateral document: unexpected member");
+            return parse_fail(why, "collateral document: unexpected member");
         }
         skip_ws(&t);
         if (take(&t, ','))
             continue;
         if (take(&t, '}'))
             break;
-        return fail(why, "collateral document: expected ',' or '}'");
+        return parse_fail(why, "collateral document: expected ',' or '}'");
     }
     skip_ws(&t);
     if (t.i != t.n)
-        return fail(why, "collateral document: trailing data");
+        return parse_fail(why, "collateral document: trailing data");
     if (!have_val)
-        return fail(why, "collateral document: signed member missing");
+        return parse_fail(why, "collateral document: signed member missing");
     if (!have_sig)
-        return fail(why, "collateral document: signature missing");
+        return parse_fail(why, "collateral document: signature missing");
     if (split_cross_check(doc, len, key, vs, ve - vs, ss, why) != 0)
         return -1;
     *val = doc + vs;
@@ -414,18 +407,18 @@ static int parse_document(const uint8_t *val, size_t len, const char *too_large,
                           const char **why)
 {
     if (!val)
-        return fail(why, "null argument");
+        return parse_fail(why, "null argument");
     if (len > DCAP_COLLATERAL_MAX_DOC)
-        return fail(why, too_large);
+        return parse_fail(why, too_large);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)val, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
-        return fail(why, not_object);
+        return parse_fail(why, not_object);
     }
     const char *err = parse(root, out);
     json_decref(root);
-    return err ? fail(why, err) : 0;
+    return err ? parse_fail(why, err) : 0;
 }
 
 /* One {tcb: {isvsvn}, tcbDate, tcbStatus, advisoryIDs?} level, as the TDX module identities
@@ -656,7 +649,7 @@ int dcap_tcb_info_parse(const uint8_t *val, size_t len, struct dcap_tcb_info *ou
                         const char **why)
 {
     if (!out)
-        return fail(why, "null argument");
+        return parse_fail(why, "null argument");
     memset(out, 0, sizeof *out);
     if (parse_document(val, len, "tcbInfo too large",
                        "tcbInfo is not a JSON object (or has duplicate keys)", parse_tcb_info_cb,
@@ -744,7 +737,7 @@ int dcap_qe_identity_parse(const uint8_t *val, size_t len, struct dcap_qe_identi
                            const char **why)
 {
     if (!out)
-        return fail(why, "null argument");
+        return parse_fail(why, "null argument");
     memset(out, 0, sizeof *out);
     if (parse_document(val, len, "enclaveIdentity too large",
                        "enclaveIdentity is not a JSON object (or has duplicate keys)",

@@ -48,13 +48,6 @@ static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9
 
 #define PCK_CHAIN_MAX_CERTS 8
 
-static int fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return -1;
-}
-
 static bool skip(struct bytes_reader *r, size_t n)
 {
     const uint8_t *p;
@@ -119,10 +112,10 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
                         struct dcap_quote *out, const char **why)
 {
     if (!buf || !out)
-        return fail(why, "null argument");
+        return parse_fail(why, "null argument");
     memset(out, 0, sizeof *out);
     if (len > DCAP_MAX_INPUT_LEN)
-        return fail(why, "quote buffer too large");
+        return parse_fail(why, "quote buffer too large");
     struct bytes_reader r;
     reader_init(&r, buf, len);
     struct dcap_quote_header *h = &out->header;
@@ -134,28 +127,28 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
     reader_copy(&r, h->qe_vendor_id, 16);
     reader_copy(&r, h->user_data, 20);
     if (r.failed)
-        return fail(why, "truncated quote header");
+        return parse_fail(why, "truncated quote header");
     /* MUST: version 3 (SGX), 4 (TDX) or 5 (both); Quote Library API A.3 / TDX QL API A.3. */
     if (h->version < 3 || h->version > 5)
-        return fail(why, "unsupported quote version");
+        return parse_fail(why, "unsupported quote version");
     /* MUST: attestation key type 2 (ECDSA-256-with-P-256); 3 (P-384) is reserved. */
     if (h->att_key_type != DCAP_ATT_KEY_ECDSA_P256)
-        return fail(why, "unsupported attestation key type");
+        return parse_fail(why, "unsupported attestation key type");
     if (h->tee_type != DCAP_TEE_SGX && h->tee_type != DCAP_TEE_TDX)
-        return fail(why, "unknown TEE type");
+        return parse_fail(why, "unknown TEE type");
     /* MUST (QVL Quote::validate): the QE vendor is Intel's QE. */
     if (memcmp(h->qe_vendor_id, INTEL_QE_VENDOR_ID, 16) != 0)
-        return fail(why, "QE vendor ID is not Intel's");
+        return parse_fail(why, "QE vendor ID is not Intel's");
 
     size_t body_len;
     if (h->version == 3) {
         if (h->tee_type != DCAP_TEE_SGX)
-            return fail(why, "v3 quote with a non-SGX TEE type");
+            return parse_fail(why, "v3 quote with a non-SGX TEE type");
         out->body_type = DCAP_BODY_SGX;
         body_len = DCAP_SGX_REPORT_LEN;
     } else if (h->version == 4) {
         if (h->tee_type != DCAP_TEE_TDX)
-            return fail(why, "v4 quote with a non-TDX TEE type");
+            return parse_fail(why, "v4 quote with a non-TDX TEE type");
         out->body_type = DCAP_BODY_TD10;
         body_len = DCAP_TD10_BODY_LEN;
     } else {
@@ -165,7 +158,7 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
         reader_u16le(&r, &bt);
         reader_u32le(&r, &bs);
         if (r.failed)
-            return fail(why, "truncated v5 body descriptor");
+            return parse_fail(why, "truncated v5 body descriptor");
         if (bt == DCAP_BODY_SGX)
             body_len = DCAP_SGX_REPORT_LEN;
         else if (bt == DCAP_BODY_TD10)
@@ -173,21 +166,21 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
         else if (bt == DCAP_BODY_TD15)
             body_len = DCAP_TD15_BODY_LEN;
         else
-            return fail(why, "unknown v5 body type");
+            return parse_fail(why, "unknown v5 body type");
         if (bs != body_len)
-            return fail(why, "v5 body size does not match the body type");
+            return parse_fail(why, "v5 body size does not match the body type");
         if ((bt == DCAP_BODY_SGX) != (h->tee_type == DCAP_TEE_SGX))
-            return fail(why, "v5 body type does not match the TEE type");
+            return parse_fail(why, "v5 body type does not match the TEE type");
         out->body_type = (enum dcap_body_type)bt;
     }
     if (out->body_type == DCAP_BODY_SGX) {
         if (!read_sgx_report(&r, &out->body.sgx))
-            return fail(why, "truncated quote body");
+            return parse_fail(why, "truncated quote body");
         out->report_data = buf + r.pos - 64;
     } else {
         bool td15 = out->body_type == DCAP_BODY_TD15;
         if (!read_td_report(&r, &out->body.td, td15))
-            return fail(why, "truncated quote body");
+            return parse_fail(why, "truncated quote body");
         out->report_data = buf + r.pos - (td15 ? 128 : 64);
     }
     out->signed_region = buf;
@@ -196,26 +189,26 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
     /* Signature data: u32 sig_data_len, then exactly that many bytes. */
     uint32_t sdl = 0;
     if (!reader_u32le(&r, &sdl))
-        return fail(why, "truncated signature data length");
+        return parse_fail(why, "truncated signature data length");
     if (sdl > DCAP_MAX_SIG_DATA_LEN)
-        return fail(why, "signature data length too large");
+        return parse_fail(why, "signature data length too large");
     out->sig_data_len = sdl;
     const uint8_t *sd;
     if (!reader_bytes(&r, sdl, &sd))
-        return fail(why, "signature data shorter than its length");
+        return parse_fail(why, "signature data shorter than its length");
     out->quote_len = r.pos;
     /* Allowed after the signature data: zero padding only, unless the caller takes (and
      * reports) unsigned trailing bytes. */
     out->trailing_nonzero = !ct_is_zero(buf + r.pos, len - r.pos);
     if (out->trailing_nonzero && !allow_trailing)
-        return fail(why, "non-zero bytes after the signature data");
+        return parse_fail(why, "non-zero bytes after the signature data");
 
     struct bytes_reader s;
     reader_init(&s, sd, sdl);
     reader_copy(&s, out->signature, DCAP_ECDSA_SIG_LEN);
     reader_copy(&s, out->attest_key, DCAP_ECDSA_KEY_LEN);
     if (s.failed)
-        return fail(why, "truncated quote signature or attestation key");
+        return parse_fail(why, "truncated quote signature or attestation key");
 
     struct bytes_reader qe; /* QE report certification data */
     if (h->version == 3) {
@@ -227,39 +220,39 @@ int dcap_quote_parse_ex(const uint8_t *buf, size_t len, bool allow_trailing,
         reader_u32le(&s, &cs);
         const uint8_t *cd;
         if (s.failed || !reader_bytes(&s, cs, &cd))
-            return fail(why, "truncated QE report certification data");
+            return parse_fail(why, "truncated QE report certification data");
         /* MUST (TDX QL API A.3.9): the outer certification data is type 6. */
         if (ct != DCAP_CERT_QE_REPORT)
-            return fail(why, "outer certification data is not type 6 (QE report)");
+            return parse_fail(why, "outer certification data is not type 6 (QE report)");
         if (!reader_done(&s))
-            return fail(why, "bytes after the QE report certification data");
+            return parse_fail(why, "bytes after the QE report certification data");
         reader_init(&qe, cd, cs);
     }
     const uint8_t *qr;
     if (!reader_bytes(&qe, DCAP_SGX_REPORT_LEN, &qr))
-        return fail(why, "truncated QE report");
+        return parse_fail(why, "truncated QE report");
     out->qe_report_raw = qr;
     struct bytes_reader qrr;
     reader_init(&qrr, qr, DCAP_SGX_REPORT_LEN);
     if (!read_sgx_report(&qrr, &out->qe_report))
-        return fail(why, "truncated QE report");
+        return parse_fail(why, "truncated QE report");
     reader_copy(&qe, out->qe_report_sig, DCAP_ECDSA_SIG_LEN);
     reader_u16le(&qe, &out->qe_auth_len);
     if (qe.failed || !reader_bytes(&qe, out->qe_auth_len, &out->qe_auth_data))
-        return fail(why, "truncated QE authentication data");
+        return parse_fail(why, "truncated QE authentication data");
     uint16_t ct = 0;
     uint32_t cs = 0;
     reader_u16le(&qe, &ct);
     reader_u32le(&qe, &cs);
     if (qe.failed || !reader_bytes(&qe, cs, &out->pck_chain_pem))
-        return fail(why, "truncated PCK certification data");
+        return parse_fail(why, "truncated PCK certification data");
     out->pck_chain_pem_len = cs;
     if (!reader_done(&qe))
-        return fail(why, "bytes after the PCK certification data");
+        return parse_fail(why, "bytes after the PCK certification data");
     if (ct != DCAP_CERT_PCK_CHAIN)
-        return fail(why, "certification data is not a PEM PCK chain (type 5)");
+        return parse_fail(why, "certification data is not a PEM PCK chain (type 5)");
     if (cs == 0)
-        return fail(why, "empty PCK chain");
+        return parse_fail(why, "empty PCK chain");
     return 0;
 }
 

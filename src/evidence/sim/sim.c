@@ -32,20 +32,14 @@ static bool sim_recognise(const uint8_t *ev, size_t len)
            ev[SIM_OFF_VERSION] == 0 && ev[SIM_OFF_VERSION + 1] == SIM_VERSION;
 }
 
-static int fail(const char **why, const char *reason)
-{
-    *why = reason;
-    return -1;
-}
-
 int sim_evidence_parse(const uint8_t *ev, size_t len, struct sim_evidence *out, const char **why)
 {
     static const char *reason_none = "";
     memset(out, 0, sizeof *out);
     *why = reason_none;
     if (!ev || len < SIM_MIN_LEN)
-        return fail(why, "shorter than the 220-byte minimum (216-byte body and two length "
-                         "prefixes)");
+        return parse_fail(why, "shorter than the 220-byte minimum (216-byte body and two length "
+                               "prefixes)");
 
     struct bytes_reader rd;
     reader_init(&rd, ev, len);
@@ -55,46 +49,46 @@ int sim_evidence_parse(const uint8_t *ev, size_t len, struct sim_evidence *out, 
     struct sim_body *b = &out->body;
 
     if (!reader_bytes(&rd, SIM_MAGIC_LEN, &magic) || memcmp(magic, SIM_MAGIC, SIM_MAGIC_LEN) != 0)
-        return fail(why, "bad magic (expected \"TSIM\")");
+        return parse_fail(why, "bad magic (expected \"TSIM\")");
     if (!reader_u16(&rd, &version) || version != SIM_VERSION)
-        return fail(why, "unsupported format version (expected 1)");
+        return parse_fail(why, "unsupported format version (expected 1)");
     if (!reader_u16(&rd, &b->flags) || (b->flags & ~SIM_FLAGS_KNOWN) != 0)
-        return fail(why, "unknown flag bits set");
+        return parse_fail(why, "unknown flag bits set");
     if (!reader_u32(&rd, &b->tcb_version))
-        return fail(why, "truncated body");
+        return parse_fail(why, "truncated body");
     if (!reader_u8(&rd, &b->key_hash_len))
-        return fail(why, "truncated body");
+        return parse_fail(why, "truncated body");
     if (b->key_hash_len != 32 && b->key_hash_len != 48 && b->key_hash_len != 64)
-        return fail(why, "key_hash_len must be 32, 48 or 64");
+        return parse_fail(why, "key_hash_len must be 32, 48 or 64");
     if (!reader_copy(&rd, reserved, sizeof reserved))
-        return fail(why, "truncated body");
+        return parse_fail(why, "truncated body");
     if (!ct_is_zero(reserved, sizeof reserved))
-        return fail(why, "reserved bytes are not zero");
+        return parse_fail(why, "reserved bytes are not zero");
     if (!reader_u64(&rd, &b->timestamp))
-        return fail(why, "truncated body");
+        return parse_fail(why, "truncated body");
     if (b->timestamp > SIM_TIMESTAMP_MAX)
-        return fail(why, "timestamp out of range");
+        return parse_fail(why, "timestamp out of range");
     if (!reader_copy(&rd, b->measurement, sizeof b->measurement) ||
         !reader_copy(&rd, b->platform_id, sizeof b->platform_id) ||
         !reader_copy(&rd, b->report_data, sizeof b->report_data) ||
         !reader_copy(&rd, b->key_hash, sizeof b->key_hash))
-        return fail(why, "truncated body");
+        return parse_fail(why, "truncated body");
     if (!ct_is_zero(b->key_hash + b->key_hash_len, SIM_KEY_HASH_MAX - b->key_hash_len))
-        return fail(why, "key_hash bytes beyond key_hash_len are not zero");
+        return parse_fail(why, "key_hash bytes beyond key_hash_len are not zero");
     if (rd.pos != SIM_BODY_LEN)
-        return fail(why, "internal: body length mismatch");
+        return parse_fail(why, "internal: body length mismatch");
     out->signed_body = ev;
 
     if (!reader_vec(&rd, 2, &out->ak_cert, &out->ak_cert_len))
-        return fail(why, "truncated AK certificate");
+        return parse_fail(why, "truncated AK certificate");
     if (out->ak_cert_len == 0)
-        return fail(why, "empty AK certificate");
+        return parse_fail(why, "empty AK certificate");
     if (!reader_vec(&rd, 2, &out->sig, &out->sig_len))
-        return fail(why, "truncated signature");
+        return parse_fail(why, "truncated signature");
     if (out->sig_len == 0 || out->sig_len > SIM_SIG_MAX)
-        return fail(why, "signature length out of range (1..72 bytes)");
+        return parse_fail(why, "signature length out of range (1..72 bytes)");
     if (!reader_done(&rd))
-        return fail(why, "trailing bytes after the signature");
+        return parse_fail(why, "trailing bytes after the signature");
     return 0;
 }
 

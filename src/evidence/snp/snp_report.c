@@ -84,6 +84,30 @@ bool snp_report_version_supported(uint32_t version)
     return version >= 2;
 }
 
+/* 56860 Table 9 and Table 23: report VERSION 2 is ABI <= 1.54, whose guest policy ends at
+ * SINGLE_SOCKET (bit 20) and whose PLATFORM_INFO has only SMT_EN and TSME_EN; VERSION 3
+ * (ABI 1.55) adds POLICY bits 21..24 and PLATFORM_INFO bits 2..5; VERSION 5 (ABI 1.57+) adds
+ * POLICY.PAGE_SWAP_DISABLE (bit 25). Bits 17 (must be one) and 0..20 exist in every version. */
+bool snp_policy_bit_defined(uint32_t version, unsigned bit)
+{
+    if (bit <= SNP_POLICY_SINGLE_SOCKET)
+        return true;
+    if (bit <= SNP_POLICY_CIPHERTEXT_HIDING)
+        return version >= 3;
+    if (bit == SNP_POLICY_PAGE_SWAP_DISABLE)
+        return version >= 5;
+    return false;
+}
+
+bool snp_platform_info_bit_defined(uint32_t version, unsigned bit)
+{
+    if (bit <= SNP_PLATINFO_TSME_EN)
+        return true;
+    if (bit <= SNP_PLATINFO_ALIAS_CHECK_COMPLETE)
+        return version >= 3;
+    return false;
+}
+
 int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, const char **why)
 {
     if (why)

@@ -22,6 +22,38 @@
 /* KEY_INFO.SIGNING_KEY (bits 4:2) */
 enum snp_signing_key { SNP_KEY_VCEK = 0, SNP_KEY_VLEK = 1, SNP_KEY_NONE = 7 };
 
+/* GUEST_POLICY (56860 section 4.3, Table 9 "Guest Policy Structure"; the report's POLICY at
+ * 0x008). Positions cross-checked with Linux include/linux/psp-sev.h SNP_POLICY_MASK_*.
+ * Bits 21..24 were reserved (MBZ) before ABI 1.55 (report VERSION 2), bit 25 before the ABI
+ * of report VERSION 5: see snp_policy_bit_defined. */
+#define SNP_POLICY_ABI_MINOR_SHIFT 0      /* 7:0 */
+#define SNP_POLICY_ABI_MAJOR_SHIFT 8      /* 15:8 */
+#define SNP_POLICY_SMT 16                 /* SMT allowed */
+#define SNP_POLICY_RSVD_MBO 17            /* reserved, must be one */
+#define SNP_POLICY_MIGRATE_MA 18
+#define SNP_POLICY_DEBUG 19
+#define SNP_POLICY_SINGLE_SOCKET 20
+#define SNP_POLICY_CXL_ALLOW 21           /* 1.55+ */
+#define SNP_POLICY_MEM_AES_256_XTS 22     /* 1.55+ */
+#define SNP_POLICY_RAPL_DIS 23            /* 1.55+ */
+#define SNP_POLICY_CIPHERTEXT_HIDING 24   /* 1.55+ (CIPHERTEXT_HIDING_DRAM) */
+#define SNP_POLICY_PAGE_SWAP_DISABLE 25   /* report VERSION 5+ */
+
+/* PLATFORM_INFO (56860 Table 23 field PLATFORM_INFO at 0x040; its own table "PLATFORM_INFO
+ * Field" in later revisions). Positions cross-checked with virtee/sev PlatformInfo. Bits 2..5
+ * are reserved in a VERSION 2 report: see snp_platform_info_bit_defined. */
+#define SNP_PLATINFO_SMT_EN 0
+#define SNP_PLATINFO_TSME_EN 1
+#define SNP_PLATINFO_ECC_EN 2                 /* VERSION 3+ */
+#define SNP_PLATINFO_RAPL_DIS 3               /* VERSION 3+ */
+#define SNP_PLATINFO_CIPHERTEXT_HIDING_EN 4   /* VERSION 3+ (CIPHERTEXT_HIDING_DRAM_EN) */
+#define SNP_PLATINFO_ALIAS_CHECK_COMPLETE 5   /* VERSION 3+ (BadRAM, CVE-2024-21944) */
+
+/* Whether a POLICY / PLATFORM_INFO bit is defined in a report of this VERSION (rather than
+ * reserved, must-be-zero, in that version's ABI). A reserved bit never counts as "set". */
+bool snp_policy_bit_defined(uint32_t version, unsigned bit);
+bool snp_platform_info_bit_defined(uint32_t version, unsigned bit);
+
 /* The CPU generation, from CPUID_FAM_ID/CPUID_MOD_ID (v3+) or unknown (v2). */
 enum snp_generation { SNP_GEN_UNKNOWN = 0, SNP_GEN_MILAN, SNP_GEN_GENOA, SNP_GEN_TURIN };
 

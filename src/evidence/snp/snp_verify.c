@@ -53,10 +53,10 @@
 #define COLLATERAL_MAX_FILES 64
 #define COLLATERAL_MAX_OBJECTS 256
 
-#define POLICY_BIT_SMT (1ull << 16)
-#define POLICY_BIT_MIGRATE_MA (1ull << 18)
-#define POLICY_BIT_DEBUG (1ull << 19)
-#define POLICY_BIT_SINGLE_SOCKET (1ull << 20)
+#define POLICY_BIT_SMT (1ull << SNP_POLICY_SMT)
+#define POLICY_BIT_MIGRATE_MA (1ull << SNP_POLICY_MIGRATE_MA)
+#define POLICY_BIT_DEBUG (1ull << SNP_POLICY_DEBUG)
+#define POLICY_BIT_SINGLE_SOCKET (1ull << SNP_POLICY_SINGLE_SOCKET)
 #define KEY_INFO_AUTHOR_KEY_EN 1u
 
 /* ---- recognition ---- */
@@ -1091,8 +1091,32 @@ static void fill_claims(const struct snp_report *rep, enum snp_generation gen, X
         json_object_set_new(x, "snp_policy_debug", json_boolean(rep->policy & POLICY_BIT_DEBUG));
         json_object_set_new(x, "snp_policy_single_socket",
                             json_boolean(rep->policy & POLICY_BIT_SINGLE_SOCKET));
+        /* The bits newer ABIs added (56860 Table 9), only where the report's version defines
+         * them (reserved bits are not claims). */
+        static const struct {
+            const char *name;
+            unsigned bit;
+        } pbits[] = {{"snp_policy_cxl_allow", SNP_POLICY_CXL_ALLOW},
+                     {"snp_policy_mem_aes_256_xts", SNP_POLICY_MEM_AES_256_XTS},
+                     {"snp_policy_rapl_dis", SNP_POLICY_RAPL_DIS},
+                     {"snp_policy_ciphertext_hiding", SNP_POLICY_CIPHERTEXT_HIDING},
+                     {"snp_policy_page_swap_disable", SNP_POLICY_PAGE_SWAP_DISABLE}},
+          ibits[] = {{"snp_platform_smt_en", SNP_PLATINFO_SMT_EN},
+                     {"snp_platform_tsme_en", SNP_PLATINFO_TSME_EN},
+                     {"snp_platform_ecc_en", SNP_PLATINFO_ECC_EN},
+                     {"snp_platform_rapl_dis", SNP_PLATINFO_RAPL_DIS},
+                     {"snp_platform_ciphertext_hiding_en", SNP_PLATINFO_CIPHERTEXT_HIDING_EN},
+                     {"snp_platform_alias_check_complete", SNP_PLATINFO_ALIAS_CHECK_COMPLETE}};
+        for (size_t i = 0; i < sizeof pbits / sizeof pbits[0]; i++)
+            if (snp_policy_bit_defined(rep->version, pbits[i].bit))
+                json_object_set_new(x, pbits[i].name,
+                                    json_boolean((rep->policy >> pbits[i].bit) & 1));
         snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)rep->platform_info);
         json_object_set_new(x, "snp_platform_info", json_string(buf));
+        for (size_t i = 0; i < sizeof ibits / sizeof ibits[0]; i++)
+            if (snp_platform_info_bit_defined(rep->version, ibits[i].bit))
+                json_object_set_new(x, ibits[i].name,
+                                    json_boolean((rep->platform_info >> ibits[i].bit) & 1));
         evidence_json_set_hex(x, "snp_host_data", rep->host_data, sizeof rep->host_data);
         evidence_json_set_hex(x, "snp_id_key_digest", rep->id_key_digest, sizeof rep->id_key_digest);
         evidence_json_set_hex(x, "snp_author_key_digest", rep->author_key_digest,

@@ -40,6 +40,7 @@
 #include <openssl/rsa.h>
 
 #include "util/bytes.h"
+#include "util/util.h"
 
 /* TPMA_OBJECT bits (Part 2, 8.3.2). */
 #define TPMA_OBJECT_FIXEDTPM (1u << 1)
@@ -51,13 +52,6 @@
 #define TPM_MAX_RSA_BYTES 512              /* MAX_RSA_KEY_BYTES: RSA-4096 */
 #define TPM_MAX_ECC_BYTES 66               /* MAX_ECC_KEY_BYTES: P-521 */
 #define TPM_MAX_PUBLIC 1024                /* far above any TPMT_PUBLIC this file accepts */
-
-static int fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return -1;
-}
 
 size_t tpm_hash_size(uint16_t alg)
 {
@@ -113,30 +107,30 @@ static int read_pcr_selection(struct bytes_reader *r, struct tpm_pcr_selection *
 {
     uint32_t count = 0;
     if (!reader_u32(r, &count))
-        return fail(why, "truncated TPML_PCR_SELECTION");
+        return parse_fail(why, "truncated TPML_PCR_SELECTION");
     if (count > TPM_MAX_BANKS)
-        return fail(why, "TPML_PCR_SELECTION has more banks than TPM_MAX_BANKS");
+        return parse_fail(why, "TPML_PCR_SELECTION has more banks than TPM_MAX_BANKS");
     for (uint32_t i = 0; i < count; i++) {
         uint16_t alg = 0;
         uint8_t size = 0;
         reader_u16(r, &alg);
         reader_u8(r, &size);
         if (r->failed)
-            return fail(why, "truncated TPMS_PCR_SELECTION");
+            return parse_fail(why, "truncated TPMS_PCR_SELECTION");
         if (tpm_hash_size(alg) == 0)
-            return fail(why, "PCR bank with an unsupported hash algorithm");
+            return parse_fail(why, "PCR bank with an unsupported hash algorithm");
         for (uint32_t j = 0; j < i; j++)
             if (sel->bank[j].hash_alg == alg)
-                return fail(why, "PCR bank selected twice");
+                return parse_fail(why, "PCR bank selected twice");
         /* PCR_SELECT_MIN..PCR_SELECT_MAX: 24 PCRs need 3 bytes; a TPM with more PCRs (or a
          * selection padded beyond 24) is not one this library can check. */
         if (size < 1 || size > 3)
-            return fail(why, "PCR sizeofSelect must be 1..3");
+            return parse_fail(why, "PCR sizeofSelect must be 1..3");
         uint32_t mask = 0;
         for (uint8_t k = 0; k < size; k++) {
             uint8_t b = 0;
             if (!reader_u8(r, &b))
-                return fail(why, "truncated pcrSelect");
+                return parse_fail(why, "truncated pcrSelect");
             mask |= (uint32_t)b << (8 * k); /* byte k bit j = PCR 8k + j (10.6.1) */
         }
         sel->bank[i].hash_alg = alg;
@@ -151,12 +145,12 @@ int tpm_quote_parse(const uint8_t *buf, size_t len, struct tpm_quote *out, const
     if (why)
         *why = NULL;
     if (!out)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!buf)
-        return fail(why, "no quote");
+        return parse_fail(why, "no quote");
     if (len > TPM_MAX_ATTEST)
-        return fail(why, "TPMS_ATTEST larger than TPM2B_ATTEST allows");
+        return parse_fail(why, "TPMS_ATTEST larger than TPM2B_ATTEST allows");
     struct bytes_reader r;
     reader_init(&r, buf, len);
 
@@ -165,20 +159,20 @@ int tpm_quote_parse(const uint8_t *buf, size_t len, struct tpm_quote *out, const
     reader_u32(&r, &magic);
     reader_u16(&r, &type);
     if (r.failed)
-        return fail(why, "truncated TPMS_ATTEST header");
+        return parse_fail(why, "truncated TPMS_ATTEST header");
     if (magic != TPM_GENERATED_VALUE)
-        return fail(why, "TPMS_ATTEST magic is not TPM_GENERATED_VALUE");
+        return parse_fail(why, "TPMS_ATTEST magic is not TPM_GENERATED_VALUE");
     if (type != TPM_ST_ATTEST_QUOTE)
-        return fail(why, "TPMS_ATTEST is not a quote (TPM_ST_ATTEST_QUOTE)");
+        return parse_fail(why, "TPMS_ATTEST is not a quote (TPM_ST_ATTEST_QUOTE)");
 
     if (!read_tpm2b(&r, TPM_MAX_NAME, &out->qualified_signer, &out->qualified_signer_len))
-        return fail(why, "bad qualifiedSigner (TPM2B_NAME)");
+        return parse_fail(why, "bad qualifiedSigner (TPM2B_NAME)");
     /* TPM2B_DATA may hold sizeof(TPMT_HA) = 66 bytes; TPM2_Quote's qualifyingData in practice
      * is a nonce or digest (tether's is 64 bytes) and tpm.h keeps at most TPM_MAX_DIGEST. */
     const uint8_t *extra = NULL;
     size_t extra_len = 0;
     if (!read_tpm2b(&r, TPM_MAX_DIGEST, &extra, &extra_len))
-        return fail(why, "bad extraData (TPM2B_DATA larger than 64 bytes or truncated)");
+        return parse_fail(why, "bad extraData (TPM2B_DATA larger than 64 bytes or truncated)");
     if (extra_len)
         memcpy(out->extra_data, extra, extra_len);
     out->extra_data_len = extra_len;
@@ -191,9 +185,9 @@ int tpm_quote_parse(const uint8_t *buf, size_t len, struct tpm_quote *out, const
     reader_u8(&r, &safe);
     reader_u64(&r, &out->firmware_version);
     if (r.failed)
-        return fail(why, "truncated TPMS_CLOCK_INFO / firmwareVersion");
+        return parse_fail(why, "truncated TPMS_CLOCK_INFO / firmwareVersion");
     if (safe > 1)
-        return fail(why, "TPMS_CLOCK_INFO.safe is not a TPMI_YES_NO");
+        return parse_fail(why, "TPMS_CLOCK_INFO.safe is not a TPMI_YES_NO");
     out->safe = safe == 1;
 
     /* TPMU_ATTEST for a quote: TPMS_QUOTE_INFO (10.12.4). */
@@ -202,12 +196,12 @@ int tpm_quote_parse(const uint8_t *buf, size_t len, struct tpm_quote *out, const
     const uint8_t *pd = NULL;
     size_t pd_len = 0;
     if (!read_tpm2b(&r, TPM_MAX_DIGEST, &pd, &pd_len))
-        return fail(why, "bad pcrDigest (TPM2B_DIGEST larger than 64 bytes or truncated)");
+        return parse_fail(why, "bad pcrDigest (TPM2B_DIGEST larger than 64 bytes or truncated)");
     if (pd_len)
         memcpy(out->pcr_digest, pd, pd_len);
     out->pcr_digest_len = pd_len;
     if (!reader_done(&r))
-        return fail(why, "trailing bytes after TPMS_ATTEST");
+        return parse_fail(why, "trailing bytes after TPMS_ATTEST");
     return 0;
 }
 
@@ -219,21 +213,21 @@ int tpm_signature_parse(const uint8_t *buf, size_t len, struct tpm_signature *ou
     if (why)
         *why = NULL;
     if (!out)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!buf)
-        return fail(why, "no signature");
+        return parse_fail(why, "no signature");
     struct bytes_reader r;
     reader_init(&r, buf, len);
     uint16_t sig_alg = 0, hash_alg = 0;
     reader_u16(&r, &sig_alg);
     reader_u16(&r, &hash_alg);
     if (r.failed)
-        return fail(why, "truncated TPMT_SIGNATURE header");
+        return parse_fail(why, "truncated TPMT_SIGNATURE header");
     if (sig_alg != TPM_ALG_RSASSA && sig_alg != TPM_ALG_RSAPSS && sig_alg != TPM_ALG_ECDSA)
-        return fail(why, "unsupported TPMT_SIGNATURE algorithm");
+        return parse_fail(why, "unsupported TPMT_SIGNATURE algorithm");
     if (tpm_hash_size(hash_alg) == 0)
-        return fail(why, "unsupported TPMT_SIGNATURE hash algorithm");
+        return parse_fail(why, "unsupported TPMT_SIGNATURE hash algorithm");
     out->sig_alg = sig_alg;
     out->hash_alg = hash_alg;
 
@@ -243,9 +237,10 @@ int tpm_signature_parse(const uint8_t *buf, size_t len, struct tpm_signature *ou
         size_t rn = 0, sn = 0;
         if (!read_tpm2b(&r, TPM_MAX_ECC_BYTES, &rp, &rn) ||
             !read_tpm2b(&r, TPM_MAX_ECC_BYTES, &sp, &sn))
-            return fail(why, "bad ECDSA r or s (TPM2B_ECC_PARAMETER larger than 66 or truncated)");
+            return parse_fail(why, "bad ECDSA r or s (TPM2B_ECC_PARAMETER larger than 66 or "
+                                   "truncated)");
         if (rn == 0 || sn == 0)
-            return fail(why, "empty ECDSA r or s");
+            return parse_fail(why, "empty ECDSA r or s");
         size_t half = rn > sn ? rn : sn;
         memset(out->sig, 0, 2 * half);
         memcpy(out->sig + (half - rn), rp, rn);
@@ -257,14 +252,14 @@ int tpm_signature_parse(const uint8_t *buf, size_t len, struct tpm_signature *ou
         const uint8_t *sp = NULL;
         size_t sn = 0;
         if (!read_tpm2b(&r, TPM_MAX_RSA_BYTES, &sp, &sn))
-            return fail(why, "bad RSA signature (TPM2B larger than 512 or truncated)");
+            return parse_fail(why, "bad RSA signature (TPM2B larger than 512 or truncated)");
         if (sn == 0)
-            return fail(why, "empty RSA signature");
+            return parse_fail(why, "empty RSA signature");
         memcpy(out->sig, sp, sn);
         out->sig_len = sn;
     }
     if (!reader_done(&r))
-        return fail(why, "trailing bytes after TPMT_SIGNATURE");
+        return parse_fail(why, "trailing bytes after TPMT_SIGNATURE");
     return 0;
 }
 
@@ -275,9 +270,9 @@ static int read_symmetric_null(struct bytes_reader *r, const char **why)
 {
     uint16_t alg = 0;
     if (!reader_u16(r, &alg))
-        return fail(why, "truncated TPMT_PUBLIC parameters");
+        return parse_fail(why, "truncated TPMT_PUBLIC parameters");
     if (alg != TPM_ALG_NULL)
-        return fail(why, "TPMT_PUBLIC symmetric must be TPM_ALG_NULL for a signing key");
+        return parse_fail(why, "TPMT_PUBLIC symmetric must be TPM_ALG_NULL for a signing key");
     return 0;
 }
 
@@ -287,15 +282,15 @@ static int read_sig_scheme(struct bytes_reader *r, uint16_t a, uint16_t b, const
 {
     uint16_t scheme = 0, hash = 0;
     if (!reader_u16(r, &scheme))
-        return fail(why, "truncated TPMT_PUBLIC scheme");
+        return parse_fail(why, "truncated TPMT_PUBLIC scheme");
     if (scheme == TPM_ALG_NULL)
         return 0;
     if (scheme != a && scheme != b)
-        return fail(why, "TPMT_PUBLIC scheme is not a supported signing scheme");
+        return parse_fail(why, "TPMT_PUBLIC scheme is not a supported signing scheme");
     if (!reader_u16(r, &hash))
-        return fail(why, "truncated TPMT_PUBLIC scheme");
+        return parse_fail(why, "truncated TPMT_PUBLIC scheme");
     if (tpm_hash_size(hash) == 0)
-        return fail(why, "TPMT_PUBLIC scheme hash algorithm unsupported");
+        return parse_fail(why, "TPMT_PUBLIC scheme hash algorithm unsupported");
     return 0;
 }
 
@@ -369,12 +364,12 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
     if (key)
         *key = NULL;
     if (!out || !key)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!buf)
-        return fail(why, "no TPMT_PUBLIC");
+        return parse_fail(why, "no TPMT_PUBLIC");
     if (len > TPM_MAX_PUBLIC)
-        return fail(why, "TPMT_PUBLIC too large");
+        return parse_fail(why, "TPMT_PUBLIC too large");
     struct bytes_reader r;
     reader_init(&r, buf, len);
 
@@ -384,17 +379,17 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
     reader_u16(&r, &name_alg);
     reader_u32(&r, &attrs);
     if (r.failed)
-        return fail(why, "truncated TPMT_PUBLIC header");
+        return parse_fail(why, "truncated TPMT_PUBLIC header");
     if (type != TPM_ALG_RSA && type != TPM_ALG_ECC)
-        return fail(why, "TPMT_PUBLIC type is not RSA or ECC");
+        return parse_fail(why, "TPMT_PUBLIC type is not RSA or ECC");
     /* +TPMI_ALG_HASH admits TPM_ALG_NULL (no name); a quoting key needs a name. */
     const EVP_MD *name_md = tpm_hash_md(name_alg);
     if (!name_md)
-        return fail(why, "TPMT_PUBLIC nameAlg unsupported");
+        return parse_fail(why, "TPMT_PUBLIC nameAlg unsupported");
     const uint8_t *policy = NULL;
     size_t policy_len = 0;
     if (!read_tpm2b(&r, TPM_MAX_DIGEST, &policy, &policy_len))
-        return fail(why, "bad authPolicy (TPM2B_DIGEST larger than 64 bytes or truncated)");
+        return parse_fail(why, "bad authPolicy (TPM2B_DIGEST larger than 64 bytes or truncated)");
 
     EVP_PKEY *pkey = NULL;
     if (type == TPM_ALG_RSA) {
@@ -406,26 +401,26 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
         reader_u16(&r, &bits);
         reader_u32(&r, &exponent);
         if (r.failed)
-            return fail(why, "truncated TPMS_RSA_PARMS");
+            return parse_fail(why, "truncated TPMS_RSA_PARMS");
         if (bits != 2048 && bits != 3072 && bits != 4096)
-            return fail(why, "TPMT_PUBLIC RSA keyBits must be 2048, 3072 or 4096");
+            return parse_fail(why, "TPMT_PUBLIC RSA keyBits must be 2048, 3072 or 4096");
         if (exponent == 0)
             exponent = 65537; /* 12.2.3.5: zero means the default exponent 2^16 + 1 */
         if (exponent < 3 || (exponent & 1) == 0)
-            return fail(why, "TPMT_PUBLIC RSA exponent is not an odd number > 1");
+            return parse_fail(why, "TPMT_PUBLIC RSA exponent is not an odd number > 1");
         const uint8_t *n = NULL;
         size_t n_len = 0;
         if (!read_tpm2b(&r, TPM_MAX_RSA_BYTES, &n, &n_len))
-            return fail(why, "bad RSA unique (TPM2B_PUBLIC_KEY_RSA)");
+            return parse_fail(why, "bad RSA unique (TPM2B_PUBLIC_KEY_RSA)");
         if (n_len != (size_t)bits / 8 || n[0] == 0)
-            return fail(why, "RSA modulus is not keyBits long");
+            return parse_fail(why, "RSA modulus is not keyBits long");
         if ((n[n_len - 1] & 1) == 0)
-            return fail(why, "RSA modulus is even");
+            return parse_fail(why, "RSA modulus is even");
         if (!reader_done(&r))
-            return fail(why, "trailing bytes after TPMT_PUBLIC");
+            return parse_fail(why, "trailing bytes after TPMT_PUBLIC");
         pkey = rsa_key(n, n_len, exponent);
         if (!pkey)
-            return fail(why, "RSA public key rejected by OpenSSL");
+            return parse_fail(why, "RSA public key rejected by OpenSSL");
     } else {
         uint16_t curve = 0, kdf = 0;
         if (read_symmetric_null(&r, why) != 0 ||
@@ -434,7 +429,7 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
         reader_u16(&r, &curve);
         reader_u16(&r, &kdf);
         if (r.failed)
-            return fail(why, "truncated TPMS_ECC_PARMS");
+            return parse_fail(why, "truncated TPMS_ECC_PARMS");
         size_t coord;
         const char *group;
         if (curve == TPM_ECC_NIST_P256) {
@@ -444,22 +439,22 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
             coord = 48;
             group = "secp384r1";
         } else {
-            return fail(why, "TPMT_PUBLIC ECC curve must be NIST P-256 or P-384");
+            return parse_fail(why, "TPMT_PUBLIC ECC curve must be NIST P-256 or P-384");
         }
         if (kdf != TPM_ALG_NULL)
-            return fail(why, "TPMT_PUBLIC ECC kdf must be TPM_ALG_NULL");
+            return parse_fail(why, "TPMT_PUBLIC ECC kdf must be TPM_ALG_NULL");
         const uint8_t *x = NULL, *y = NULL;
         size_t x_len = 0, y_len = 0;
         if (!read_tpm2b(&r, TPM_MAX_ECC_BYTES, &x, &x_len) ||
             !read_tpm2b(&r, TPM_MAX_ECC_BYTES, &y, &y_len))
-            return fail(why, "bad ECC unique (TPMS_ECC_POINT)");
+            return parse_fail(why, "bad ECC unique (TPMS_ECC_POINT)");
         if (x_len != coord || y_len != coord)
-            return fail(why, "ECC point coordinates are not the curve size");
+            return parse_fail(why, "ECC point coordinates are not the curve size");
         if (!reader_done(&r))
-            return fail(why, "trailing bytes after TPMT_PUBLIC");
+            return parse_fail(why, "trailing bytes after TPMT_PUBLIC");
         pkey = on_curve(ec_key(group, x, y, coord));
         if (!pkey)
-            return fail(why, "ECC public key is not a valid point on its curve");
+            return parse_fail(why, "ECC public key is not a valid point on its curve");
     }
 
     /* Name (Part 1, 16 "Names"): nameAlg || H_nameAlg(TPMT_PUBLIC). */
@@ -469,7 +464,7 @@ int tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out, EVP
     if (EVP_Digest(buf, len, out->name + 2, &dlen, name_md, NULL) != 1 ||
         dlen != tpm_hash_size(name_alg)) {
         EVP_PKEY_free(pkey);
-        return fail(why, "name digest failed");
+        return parse_fail(why, "name digest failed");
     }
     out->name_len = 2 + dlen;
     out->type = type;

@@ -15,23 +15,18 @@
 
 #include <string.h>
 
+#include "util/util.h"
+
 #define TPM_EVIDENCE_MAX_PUBLIC 1024u
 #define PCR_ALL ((1u << TPM_PCRS) - 1)
-
-static int fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return -1;
-}
 
 int tpm_field16_read(struct bytes_reader *r, size_t max, const uint8_t **p, size_t *n,
                      const char **why, const char *truncated, const char *what)
 {
     if (!reader_vec(r, 2, p, n))
-        return fail(why, truncated);
+        return parse_fail(why, truncated);
     if (*n == 0 || *n > max)
-        return fail(why, what);
+        return parse_fail(why, what);
     return 0;
 }
 
@@ -50,9 +45,9 @@ int tpm_pcr_banks_read(struct bytes_reader *r, struct tpm_pcr_bank *banks, size_
     *n_banks = 0;
     uint8_t n = 0;
     if (!reader_u8(r, &n))
-        return fail(why, truncated);
+        return parse_fail(why, truncated);
     if (n > TPM_MAX_BANKS)
-        return fail(why, "more PCR banks than TPM_MAX_BANKS");
+        return parse_fail(why, "more PCR banks than TPM_MAX_BANKS");
     for (size_t i = 0; i < n; i++) {
         struct tpm_pcr_bank *b = &banks[i];
         uint16_t alg = 0;
@@ -60,20 +55,20 @@ int tpm_pcr_banks_read(struct bytes_reader *r, struct tpm_pcr_bank *banks, size_
         reader_u16(r, &alg);
         reader_u32(r, &mask);
         if (r->failed)
-            return fail(why, truncated);
+            return parse_fail(why, truncated);
         size_t dsize = tpm_hash_size(alg);
         if (dsize == 0)
-            return fail(why, "PCR bank with an unsupported hash algorithm");
+            return parse_fail(why, "PCR bank with an unsupported hash algorithm");
         for (size_t j = 0; j < i; j++)
             if (banks[j].hash_alg == alg)
-                return fail(why, "PCR bank given twice");
+                return parse_fail(why, "PCR bank given twice");
         if (mask & ~PCR_ALL)
-            return fail(why, "PCR mask names a PCR above 23");
+            return parse_fail(why, "PCR mask names a PCR above 23");
         b->hash_alg = alg;
         b->present = mask;
         for (unsigned k = 0; k < TPM_PCRS; k++)
             if (((mask >> k) & 1u) && !reader_copy(r, b->value[k], dsize))
-                return fail(why, truncated);
+                return parse_fail(why, truncated);
         *n_banks = i + 1;
     }
     return 0;
@@ -118,27 +113,27 @@ int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,
     if (why)
         *why = NULL;
     if (!out)
-        return fail(why, "no output");
+        return parse_fail(why, "no output");
     memset(out, 0, sizeof *out);
     if (!buf)
-        return fail(why, "no evidence");
+        return parse_fail(why, "no evidence");
     if (len > TPM_EVIDENCE_MAX)
-        return fail(why, "tpm evidence too large");
+        return parse_fail(why, "tpm evidence too large");
 
     struct bytes_reader r;
     reader_init(&r, buf, len);
     const uint8_t *magic;
     uint16_t version = 0, flags = 0;
     if (!reader_bytes(&r, 4, &magic) || memcmp(magic, TPM_EVIDENCE_MAGIC, 4) != 0)
-        return fail(why, "not tether tpm evidence (magic \"TTPM\")");
+        return parse_fail(why, "not tether tpm evidence (magic \"TTPM\")");
     reader_u16(&r, &version);
     reader_u16(&r, &flags);
     if (r.failed)
-        return fail(why, "tpm evidence truncated");
+        return parse_fail(why, "tpm evidence truncated");
     if (version != TPM_EVIDENCE_VERSION)
-        return fail(why, "unsupported tpm evidence version");
+        return parse_fail(why, "unsupported tpm evidence version");
     if (flags != 0)
-        return fail(why, "tpm evidence flags must be zero");
+        return parse_fail(why, "tpm evidence flags must be zero");
 
     if (read_field(&r, TPM_EVIDENCE_MAX_PUBLIC, &out->ak_public, &out->ak_public_len, why,
                    "TPMT_PUBLIC empty or too large") != 0 ||
@@ -153,9 +148,9 @@ int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,
 
     uint16_t n_certs = 0;
     if (!reader_u16(&r, &n_certs))
-        return fail(why, "tpm evidence truncated");
+        return parse_fail(why, "tpm evidence truncated");
     if (n_certs > TPM_EVIDENCE_MAX_CERTS)
-        return fail(why, "more than 8 AK certificates");
+        return parse_fail(why, "more than 8 AK certificates");
     for (size_t i = 0; i < n_certs; i++) {
         if (read_field(&r, 0xffffu, &out->certs[i], &out->cert_lens[i], why,
                        "empty AK certificate") != 0)
@@ -163,7 +158,7 @@ int tpm_evidence_parse(const uint8_t *buf, size_t len, struct tpm_evidence *out,
         out->n_certs = i + 1;
     }
     if (!reader_done(&r))
-        return fail(why, "trailing bytes after the tpm evidence");
+        return parse_fail(why, "trailing bytes after the tpm evidence");
     return 0;
 }
 
