@@ -4,11 +4,10 @@
  * parsers (TPMT_PUBLIC, TPMS_ATTEST, TPMT_SIGNATURE, then the signature check and the PCR
  * digest of the quote's selection over the container's banks), and re-encode: the encoding of
  * what parsed must be the input, byte for byte.
- * Seeds: fuzz/seeds/tpm_evidence/ecc_p256.bin (synthetic P-256 AK, as in fuzz_tpm_quote; its
- * signature verifies and its PCR digest matches). Framings of the recorded GCE and swtpm
- * quotes of ../shared/vectors/tpm were tried in earlier versions; they need a protobuf
- * decoder to rebuild at run time and are not in the tree (recorded vectors are never copied
- * into it).
+ * Seeds: fuzz/seeds/tpm_evidence/ecc_p256.bin (synthetic P-256 AK, as in fuzz_tpm_quote) and
+ * synthetic_*.bin from fuzz/seedgen/gen_seeds.c (fresh keys: RSA-2048 RSASSA with SHA-1 and
+ * SHA-256 banks and an AK certificate, RSA-2048 RSAPSS, P-384 over SHA-384); every signature
+ * verifies and every PCR digest matches. Recorded vectors are never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

@@ -7,7 +7,9 @@
  * selection.
  * Seeds: fuzz/seeds/tpm_quote/ecc_p256.bin in that framing (synthetic: a P-256 key generated
  * at authoring time, a hand-built quote over SHA-256 PCRs 0-7 and its ECDSA-SHA256 signature,
- * which verifies). Recorded vectors are never copied into the tree.
+ * which verifies), and synthetic_rsa2048_{rsassa,rsapss}.bin (fuzz/seedgen/gen_seeds.c: a fresh
+ * RSA-2048 restricted signing key, RSASSA and RSAPSS over SHA-256). Recorded vectors are
+ * never copied into the tree.
  * Must never touch the network or write files.
  */
 #include <stdint.h>

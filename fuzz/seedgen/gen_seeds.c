@@ -1,8 +1,8 @@
 /*
  * gen_seeds.c - writes the SYNTHETIC fuzz seeds of the SEV-SNP and DCAP harnesses
  * (fuzz/seeds/{snp_report,snp_vcek_ext,snp_certtable,snp_evidence,dcap_quote,dcap_pck_ext,
- * dcap_tcbinfo,dcap_qeid,dcap_collateral_set}/synthetic_*) from the generated test hierarchies
- * of tests/lib/snp_fixture.c and tests/lib/tdx_fixture.c: every key is a fresh test key,
+ * dcap_tcbinfo,dcap_qeid,dcap_collateral_set,tpm_evidence,tpm_quote}/synthetic_*) from the
+ * generated test hierarchies and keys of tests/lib/{snp,tdx,tpm}_fixture.c: every key is a fresh test key,
  * nothing is recorded from hardware or chains to a vendor. The recorded vectors of
  * ../shared/vectors are added at run time by scripts/fuzz-smoke.sh instead.
  * Not a harness: `make test-build` builds it as build/tests/gen_seeds (so it keeps compiling);
@@ -19,6 +19,7 @@
 #include "evidence/snp/snp_evidence.h"
 #include "lib/snp_fixture.h"
 #include "lib/tdx_fixture.h"
+#include "lib/tpm_fixture.h"
 #include "util/bytes.h"
 
 static const char *root;
@@ -155,6 +156,89 @@ static void dcap_seeds(void)
     tdx_fx_hier_free(&h);
 }
 
+/* TPM: the RSA and P-384 shapes the recorded GCE and swtpm quotes used to cover, rebuilt from
+ * fresh keys: RSASSA and RSAPSS over SHA-256, two PCR banks, an AK certificate; and the
+ * tpm_quote harness's framing (u16 len | TPMS_ATTEST | u16 len | TPMT_SIGNATURE | TPMT_PUBLIC). */
+static void tpm_quote_seed(const char *name, EVP_PKEY *k, enum tpm_fixture_sign mode,
+                           uint16_t scheme)
+{
+    struct tpm_pcr_bank bank;
+    memset(&bank, 0, sizeof bank);
+    bank.hash_alg = TPM_ALG_SHA256;
+    bank.present = 0xffu; /* PCRs 0-7 */
+    for (unsigned i = 0; i < 8; i++)
+        memset(bank.value[i], (int)(0x40 + i), 32);
+    struct tpm_fixture_attest a;
+    uint8_t digest[TPM_MAX_DIGEST];
+    tpm_fixture_default_attest(&a);
+    tpm_fixture_attest_pcrs(&a, &bank, 1, TPM_ALG_SHA256, digest);
+    size_t al = 0, sl = 0, pl = 0;
+    uint8_t *att = tpm_fixture_build_attest(&a, &al);
+    uint8_t *sig = tpm_fixture_sign(k, mode, TPM_ALG_SHA256, 0, att, al, &sl);
+    uint8_t n[512];
+    struct tpm_fixture_public pub;
+    tpm_fixture_rsa_public(k, n, (size_t)EVP_PKEY_get_size(k), scheme, &pub);
+    uint8_t *pb = tpm_fixture_build_public(&pub, &pl);
+    struct bytes_writer w;
+    writer_init(&w, 1u << 16);
+    writer_u16(&w, (uint16_t)al);
+    writer_bytes(&w, att, al);
+    writer_u16(&w, (uint16_t)sl);
+    writer_bytes(&w, sig, sl);
+    writer_bytes(&w, pb, pl);
+    if (w.failed)
+        exit(1);
+    put("tpm_quote", name, w.data, w.len);
+    writer_free(&w);
+    free(att);
+    free(sig);
+    free(pb);
+}
+
+static void tpm_seeds(void)
+{
+    EVP_PKEY *rsa = tpm_fixture_key("RSA-2048"), *p384 = tpm_fixture_key("P-384");
+    if (!rsa || !p384)
+        exit(1);
+    tpm_quote_seed("synthetic_rsa2048_rsassa.bin", rsa, TPM_FIXTURE_PKCS1, TPM_ALG_RSASSA);
+    tpm_quote_seed("synthetic_rsa2048_rsapss.bin", rsa, TPM_FIXTURE_PSS_DIGEST, TPM_ALG_RSAPSS);
+
+    time_t now = time(NULL);
+    X509 *cert = tpm_fixture_cert(rsa, "synthetic AK", NULL, NULL, false, now - 3600,
+                                  now + 86400);
+    size_t cl = 0;
+    uint8_t *cder = tpm_fixture_der(cert, &cl);
+    struct tpm_fixture_spec s;
+    tpm_fixture_spec_init(&s, rsa);
+    for (unsigned i = 0; i < 8; i++) {
+        tpm_fixture_set_pcr(&s, TPM_ALG_SHA256, i, NULL);
+        tpm_fixture_set_pcr(&s, TPM_ALG_SHA1, i, NULL);
+    }
+    s.certs[0] = cder;
+    s.cert_lens[0] = cl;
+    s.n_certs = 1;
+    size_t el = 0;
+    uint8_t *ev = tpm_fixture_evidence(&s, &el);
+    put("tpm_evidence", "synthetic_rsa2048_two_banks_cert.bin", ev, el);
+    free(ev);
+    tpm_fixture_spec_init(&s, rsa);
+    s.rsa_scheme = TPM_ALG_RSAPSS;
+    tpm_fixture_set_pcr(&s, TPM_ALG_SHA256, 7, NULL);
+    ev = tpm_fixture_evidence(&s, &el);
+    put("tpm_evidence", "synthetic_rsa2048_rsapss.bin", ev, el);
+    free(ev);
+    tpm_fixture_spec_init(&s, p384);
+    for (unsigned i = 0; i < 4; i++)
+        tpm_fixture_set_pcr(&s, TPM_ALG_SHA384, i, NULL);
+    ev = tpm_fixture_evidence(&s, &el);
+    put("tpm_evidence", "synthetic_p384_sha384.bin", ev, el);
+    free(ev);
+    free(cder);
+    X509_free(cert);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(p384);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -164,5 +248,6 @@ int main(int argc, char **argv)
     root = argv[1];
     snp_seeds();
     dcap_seeds();
+    tpm_seeds();
     return 0;
 }

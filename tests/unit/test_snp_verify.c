@@ -594,8 +594,17 @@ static void test_crl_rules(void **state)
     struct outcome o = run(&s, H.vcek_key, NULL, coll);
     expect_fail(&o, "evidence.revocation", "evidence_cert_revoked");
     assert_non_null(strstr(o.json, "CN=SEV-Test,O=Test AMD is revoked"));
-    /* The ARK's CRL listing nothing of the chain: checked, pass. */
+    /* The ARK's CRL listing nothing of the chain, as a plain file: applied, but the ARK issues
+     * both the VCEK and the VLEK CRL under one name, so it may be the other key type's and
+     * does not count as a check: skip, saying why (in a bundle or from KDS it counts). */
     snp_fx_write_crl(crl, H.ark, H.ark_key, NULL, -3600, 7 * DAY, false);
+    o = run(&s, H.vcek_key, NULL, coll);
+    expect_pass(&o);
+    assert_true(check_status(&o, "evidence.revocation", "skip"));
+    assert_non_null(strstr(o.json, "0 CRL(s) checked, 0 not issued by a CA of this chain, "
+                                   "1 ARK CRL(s) of unknown key type"));
+    /* The ASK's CRL (it lists VCEKs; an ASVK's would list VLEKs): no ambiguity, checked. */
+    snp_fx_write_crl(crl, H.ask, H.ask_key, NULL, -3600, 7 * DAY, false);
     o = run(&s, H.vcek_key, NULL, coll);
     expect_pass(&o);
     assert_true(check_status(&o, "evidence.revocation", "pass"));
@@ -772,6 +781,35 @@ static void test_kds_crl_fetch(void **state)
     o = run(&s, H.vcek_key, NULL, coll);
     expect_fail(&o, "evidence.revocation", "evidence_cert_revoked");
     assert_int_equal(http_fixture_requests(&k.http), 2);
+    /* A v2 report whose VCEK names no product: the generation is known only once the chain
+     * is verified against the built-in ARKs, and the CRL is looked up then. Against a policy
+     * anchor (as here) no generation can be named: fail closed, where it used to be skipped
+     * silently. */
+    tmpdir_remove(cache);
+    assert_non_null(mkdtemp(strcpy(cache, "/tmp/tether-snp-kds-XXXXXX")));
+    snprintf(kds, sizeof kds, "kds:%s", cache);
+    X509 *np = snp_fx_cert(H.vcek_key, "SEV-VCEK", NULL, "SEV-Test", false, 0, -DAY, YEAR);
+    snp_fx_add_amd_int(np, SNP_FX_ARC "1", 0); /* structVersion; no productName (.2) */
+    snp_fx_add_amd_int(np, SNP_FX_ARC "3.1", H.tcb.bl);
+    snp_fx_add_amd_int(np, SNP_FX_ARC "3.2", H.tcb.tee);
+    snp_fx_add_amd_int(np, SNP_FX_ARC "3.3", H.tcb.snp);
+    snp_fx_add_amd_int(np, SNP_FX_ARC "3.8", H.tcb.ucode);
+    snp_fx_add_amd_ext(np, SNP_FX_ARC "4", H.chip, 64);
+    snp_fx_sign_cert(np, H.ask_key);
+    char np_path[256];
+    snprintf(np_path, sizeof np_path, "%s/vcek-no-product.pem", H.dir);
+    FILE *nf = fopen(np_path, "w");
+    assert_non_null(nf);
+    PEM_write_X509(nf, np);
+    fclose(nf);
+    X509_free(np);
+    s.version = 2;
+    o = run(&s, H.vcek_key, NULL, (const char *const[]){np_path, H.ask_path, kds, NULL});
+    expect_fail(&o, "evidence.revocation", "evidence_crl_unavailable");
+    assert_non_null(strstr(o.json, "the generation is unknown"));
+    assert_int_equal(http_fixture_requests(&k.http), 2);
+    s.version = 3;
+    unlink(np_path);
     /* A new cache, a CRL revoking nothing: checked, pass. */
     tmpdir_remove(cache);
     assert_non_null(mkdtemp(strcpy(cache, "/tmp/tether-snp-kds-XXXXXX")));

@@ -148,6 +148,9 @@ struct collateral {
     STACK_OF(X509) *leaves;  /* non-CA certificates: VCEK/VLEK candidates */
     STACK_OF(X509) *cas;     /* CA certificates: untrusted chain material only */
     STACK_OF(X509_CRL) *crls;
+    /* crl_typed[i]: crls[i] came from a bundle or the KDS cache for this report's key type
+     * (a file given as such could be either ARK CRL: check_revocation). */
+    bool crl_typed[COLLATERAL_MAX_OBJECTS + 8];
     size_t files, ignored;
     size_t bundle_files; /* of files: chain and CRL files found in bundles or the KDS cache */
     struct chain_cache *cache; /* the policy entry's: parsed certificates reused from it */
@@ -358,8 +361,12 @@ static int add_bundle(struct collateral *c, const char *dir, bool strict, bool w
             c->files++;
             c->bundle_files++;
             size_t before = c->ignored;
+            int crls_before = sk_X509_CRL_num(c->crls);
             int arc = add_buffer(c, b, len);
             free(b);
+            for (int k = crls_before; crl && k < sk_X509_CRL_num(c->crls); k++)
+                if ((size_t)k < sizeof c->crl_typed / sizeof c->crl_typed[0])
+                    c->crl_typed[k] = true;
             if (arc != 0 || c->ignored != before) {
                 snprintf(why, whylen, "%.200s/snp/%s/%s: malformed, or too many objects", dir,
                          collateral_snp_product(gens[g]),
@@ -786,12 +793,16 @@ static void kds_crl(const char *const *paths, bool vlek, enum snp_generation gen
     int rc = collateral_snp_crl(&cc, gen, vlek, &der, &len, err, sizeof err);
     if (rc == COLLATERAL_OK) {
         size_t before = coll->ignored;
+        int k = sk_X509_CRL_num(coll->crls);
         /* collateral.c returns exactly one DER CRL (collateral_is_der_crl) */
-        if (add_der(coll, der, len) != 0 || coll->ignored != before) {
+        if (add_der(coll, der, len) != 0 || coll->ignored != before ||
+            sk_X509_CRL_num(coll->crls) != k + 1 ||
+            (size_t)k >= sizeof coll->crl_typed / sizeof coll->crl_typed[0]) {
             o->failed = true;
             snprintf(o->note, sizeof o->note, "KDS CRL for %s could not be loaded",
                      collateral_snp_product(gen));
         } else {
+            coll->crl_typed[k] = true;
             snprintf(o->note, sizeof o->note, "KDS CRL for %s %s from %s",
                      collateral_snp_product(gen), vlek ? "VLEK" : "VCEK", cache);
         }
@@ -853,7 +864,8 @@ static int check_revocation(const struct collateral *coll, STACK_OF(X509) *chain
         result_check(r, name, CHECK_SKIP, NULL, expected, NULL, d);
         return 0;
     }
-    int used = 0, matched = 0;
+    int used = 0, matched = 0, ambiguous = 0;
+    int top = sk_X509_num(chain) - 1;
     for (int i = 1; i < sk_X509_num(chain); i++) {
         X509 *ca = sk_X509_value(chain, i);
         int of_ca = 0, current = 0;
@@ -897,7 +909,15 @@ static int check_revocation(const struct collateral *coll, STACK_OF(X509) *chain
             if (after_last > 0 || next_cmp < 0)
                 continue; /* not current at the time of verification: not used */
             current++;
-            used++;
+            /* The ARK issues both AMD CRLs (KDS /vcek/.../crl lists ASKs, /vlek/.../crl lists
+             * ASVKs) under the same name and key: a CRL given as a plain file may be the
+             * other key type's, which says nothing about this chain's ASK/ASVK. It is still
+             * applied, but it counts as a check only when it came typed (bundle, KDS). */
+            if (i == top && !(k < (int)(sizeof coll->crl_typed / sizeof coll->crl_typed[0]) &&
+                              coll->crl_typed[k]))
+                ambiguous++;
+            else
+                used++;
             /* Every certificate of the chain issued by this CA. */
             for (int j = 0; j < i; j++) {
                 X509 *c = sk_X509_value(chain, j);
@@ -929,9 +949,20 @@ static int check_revocation(const struct collateral *coll, STACK_OF(X509) *chain
     char act[160], d[520];
     snprintf(act, sizeof act, "%d CRL(s) checked, %d not issued by a CA of this chain", used,
              ncrl - matched);
+    if (ambiguous > 0)
+        snprintf(act + strlen(act), sizeof act - strlen(act),
+                 ", %d ARK CRL(s) of unknown key type", ambiguous);
     if (used == 0) {
-        snprintf(d, sizeof d, "no supplied CRL is issued by a CA of this chain: revocation not "
-                              "checked%s", note);
+        if (ambiguous > 0)
+            snprintf(d, sizeof d,
+                     "the only current CRL is the ARK's, given as a plain file: the ARK issues "
+                     "both the VCEK and the VLEK CRL, so it cannot be told whether this one "
+                     "covers this chain's ASK/ASVK (it was applied, nothing is listed). Put it "
+                     "in a bundle (snp/<Gen>/crl.der or vlek_crl.der) or use --kds-cache for "
+                     "a check%s", note);
+        else
+            snprintf(d, sizeof d, "no supplied CRL is issued by a CA of this chain: revocation "
+                                  "not checked%s", note);
         result_check(r, name, CHECK_SKIP, NULL, expected, act, d);
         return 0;
     }
@@ -1337,7 +1368,10 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     /* The KDS CRL ("kds:DIR") before the chain: a CRL means no cached chain. */
     struct kds_crl_outcome kco;
     kds_crl(collateral, want == SNP_KEY_VLEK, chain_gen, &coll, &kco);
-    if (coll.cache && sk_X509_CRL_num(coll.crls) == 0)
+    /* Generation unknown (v2 report, no productName) with a KDS cache: the chain names it;
+     * then the CRL is looked up, so verify the chain in full now. */
+    bool kds_after_chain = kco.tried && chain_gen == SNP_GEN_UNKNOWN;
+    if (coll.cache && sk_X509_CRL_num(coll.crls) == 0 && !kds_after_chain)
         cached = cached_chain(coll.cache, cert, cache_tag, coll.cas, at, &co);
     if (!cached &&
         verify_chain(cert, want == SNP_KEY_VLEK, chain_gen, anchors, coll.cas, at, &co) != 0) {
@@ -1381,6 +1415,18 @@ static int snp_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
         gen = co.gen != SNP_GEN_UNKNOWN ? co.gen
                                         : (enum snp_generation)snp_cert_product_generation(&ext);
 
+    if (kds_after_chain && co.gen != SNP_GEN_UNKNOWN) {
+        kds_crl(collateral, want == SNP_KEY_VLEK, co.gen, &coll, &kco);
+    } else if (kds_after_chain) {
+        /* Revocation through KDS was asked for and no product can be named (a chain to a
+         * policy anchor does not say which AMD generation it is): fail closed rather than
+         * skip silently. */
+        kco.failed = true;
+        snprintf(kco.note, sizeof kco.note,
+                 "a KDS CRL was requested (kds:DIR) but the generation is unknown (v2 report, "
+                 "no productName in the certificate, chain to a policy anchor): no KDS product "
+                 "to ask");
+    }
     if (check_revocation(&coll, co.chain, at, &kco, r) != 0)
         goto done;
     if (!cached)
