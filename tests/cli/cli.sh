@@ -8,10 +8,7 @@
 PORT_BASE=$((20000 + ($$ % 2900) * 2))
 t_plan 41
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 HAVE_PY=0
 [ -n "$PY" ] && HAVE_PY=1
 NOPY="python3 not found"

@@ -9,10 +9,7 @@
 t_plan 31
 V=$VECTORS
 T=$T_TMP
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 
 # 1: the built-in root is generated from roots/intel.
 sh scripts/gen-intel-roots.sh roots/intel >"$T/roots.c" 2>"$T/why" &&

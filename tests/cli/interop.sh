@@ -16,10 +16,7 @@
 PORT_BASE=$((26000 + ($$ % 2500) * 2))
 t_plan 21
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 CLIENT=$T_ROOT/tests/interop/ea_client.mjs
 T=$T_TMP
 HAVE_NODE=0

@@ -10,10 +10,7 @@
 
 t_plan 21
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 LAB_BIN=$(dirname "$TETHER")/tether-lab
 if [ ! -x "$LAB_BIN" ]; then
     echo "Bail out! tether-lab not found at $LAB_BIN (run make)"

@@ -9,10 +9,7 @@
 PORT_BASE=$((32000 + ($$ % 2900) * 2))
 t_plan 12
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 
 T=$T_TMP
 D=$T/sim

@@ -87,6 +87,14 @@ t_done() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# need_tether: stop the script (TAP "Bail out!") when the tether command is not built.
+need_tether() {
+    if [ ! -x "$TETHER" ]; then
+        echo "Bail out! tether binary not found at $TETHER (run make)"
+        exit 1
+    fi
+}
+
 # python3, resolved once to the real interpreter (version-manager shims cost a second per
 # call) and run isolated (-I: no user site, no PYTHON* variables).
 PY=
@@ -179,10 +187,7 @@ tsm_e2e_init() {
     TOOLS=${TETHER_TEST_TOOLS:-$(dirname "$TETHER")/tests}
     FAKE=$TOOLS/$1
     SHIM=$TOOLS/fake_tsm_preload.so
-    if [ ! -x "$TETHER" ]; then
-        echo "Bail out! tether binary not found at $TETHER (run make)"
-        exit 1
-    fi
+    need_tether
     if [ ! -x "$FAKE" ] || [ ! -f "$SHIM" ] || [ -z "$PY" ]; then
         t_skip "$FAKE or fake_tsm_preload.so missing (make test-build) or no python3" "$2"
         t_done
@@ -236,15 +241,20 @@ connect_json() {
     t_diag_file "$T_TMP/err"
 }
 
-# serve_done SPID ROOT COUNT: two tests: serve exits by itself after --count COUNT (5 s), and
-# stopped, it leaves no configfs entry under ROOT.
-serve_done() {
+# wait_exit PID: up to 5 s for a server to exit on its own; 0 if it did.
+wait_exit() {
     w=0
     while [ "$w" -lt 50 ] && kill -0 "$1" 2>/dev/null; do
         sleep 0.1
         w=$((w + 1))
     done
     ! kill -0 "$1" 2>/dev/null
+}
+
+# serve_done SPID ROOT COUNT: two tests: serve exits by itself after --count COUNT (5 s), and
+# stopped, it leaves no configfs entry under ROOT.
+serve_done() {
+    wait_exit "$1"
     exited=$?
     t_diag_file "$T_TMP/serve.log"
     t_ok $exited "serve exits after --count $3"

@@ -8,10 +8,7 @@
 
 t_plan 11
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 
 sh scripts/gen-amd-roots.sh roots/amd >"$T_TMP/roots.c" 2>"$T_TMP/why"
 cmp -s "$T_TMP/roots.c" src/evidence/snp/amd_roots.c

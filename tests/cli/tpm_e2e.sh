@@ -23,10 +23,7 @@ PORT_BASE=${TETHER_TPM_E2E_PORT:-$((44000 + $$ % 1000))}
 TOOLS=${TETHER_TEST_TOOLS:-$(dirname "$TETHER")/tests}
 EMIT=$TOOLS/test_tpm_attester
 
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 if ! have swtpm || [ -z "$PY" ]; then
     t_skip "swtpm not installed (apt-get install swtpm swtpm-tools) or no python3" 12
     t_done
@@ -61,25 +58,6 @@ write_policy() {
   }
 }
 EOF
-}
-
-# connect_json POLICY: connect --json --send hi, exit status in $rc.
-connect_json() {
-    to 15 "$TETHER" connect "127.0.0.1:$SERVE_PORT" --policy "$1" --json --send hi \
-        >"$T_TMP/c.json" 2>"$T_TMP/err"
-    rc=$?
-    t_diag "exit $rc"
-    t_diag_file "$T_TMP/err"
-}
-
-# wait_exit PID: up to 5 s for a server to exit on its own; 0 if it did.
-wait_exit() {
-    w=0
-    while [ "$w" -lt 50 ] && kill -0 "$1" 2>/dev/null; do
-        sleep 0.1
-        w=$((w + 1))
-    done
-    ! kill -0 "$1" 2>/dev/null
 }
 
 claim() {

@@ -9,10 +9,7 @@
 t_plan 11
 V=$VECTORS/tpm/go-tpm-tools
 T=$T_TMP
-if [ ! -x "$TETHER" ]; then
-    echo "Bail out! tether binary not found at $TETHER (run make)"
-    exit 1
-fi
+need_tether
 
 # 1: the built-in roots are generated from roots/google.
 sh scripts/gen-google-roots.sh roots/google >"$T/roots.c" 2>"$T/why" &&

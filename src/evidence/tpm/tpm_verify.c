@@ -182,6 +182,31 @@ void tpm_quote_counters_json(json_t *x, const struct tpm_quote *q)
 
 /* The AK's certificate chain (leaf first in the container) to the policy's anchors at time
  * at; the leaf's key must be the AK. 0, or -1 with why. */
+/* The claims both TPM forms share, attached to out from here on even if a later check fails:
+ * the tee name, and the platform identity = SHA-256 of the AK's SPKI (a TPM's AK names that
+ * TPM). NULL, with the failure reported, on allocation or encoding failure. */
+static struct tpm_claims *tpm_claims_start(struct claims *out, EVP_PKEY *ak, const char *fexp,
+                                           struct tether_result *r)
+{
+    struct tpm_claims *tc = calloc(1, sizeof *tc);
+    out->extra = json_object();
+    if (!tc || !out->extra) {
+        free(tc);
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+        return NULL;
+    }
+    out->tee_data = tc;
+    out->tee_data_free = claims_free_tpm;
+    snprintf(out->tee, sizeof out->tee, "tpm");
+    if (tpm_ak_spki_sha256(ak, tc->ak_spki_sha256) != 0) {
+        result_fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
+        return NULL;
+    }
+    memcpy(out->platform_id, tc->ak_spki_sha256, 32);
+    out->platform_id_len = 32;
+    return tc;
+}
+
 static int ak_chain(const struct tpm_evidence *e, EVP_PKEY *ak,
                     const struct evidence_anchors *anchors, time_t at, char *why, size_t n)
 {
@@ -250,25 +275,11 @@ static int ttpm_verify(const uint8_t *ev, size_t len, const struct evidence_anch
         result_fail(r, "evidence.format", "evidence_malformed", fexp, "TPMT_SIGNATURE", why);
         goto out;
     }
-    struct tpm_claims *tc = calloc(1, sizeof *tc);
-    out->extra = json_object();
-    if (!tc || !out->extra) {
-        free(tc);
-        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+    struct tpm_claims *tc = tpm_claims_start(out, ak, fexp, r);
+    if (!tc)
         goto out;
-    }
-    out->tee_data = tc;
-    out->tee_data_free = claims_free_tpm;
-    snprintf(out->tee, sizeof out->tee, "tpm");
     /* The signed qualifyingData is the report_data (64 bytes when a tether binder). */
     tpm_claims_report_data(out, &q);
-    if (tpm_ak_spki_sha256(ak, tc->ak_spki_sha256) != 0) {
-        result_fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
-        goto out;
-    }
-    /* The platform identity: the attestation key (a TPM's AK names that TPM). */
-    memcpy(out->platform_id, tc->ak_spki_sha256, 32);
-    out->platform_id_len = 32;
     memcpy(out->measurement, q.pcr_digest, q.pcr_digest_len);
     out->measurement_len = q.pcr_digest_len;
     json_t *x = out->extra;
@@ -531,22 +542,9 @@ static int gce_verify(const uint8_t *ev, size_t len, const struct evidence_ancho
     }
 
     /* The claims, from here on even if a later check fails. */
-    struct tpm_claims *tc = calloc(1, sizeof *tc);
-    out->extra = json_object();
-    if (!tc || !out->extra) {
-        free(tc);
-        result_fail(r, "evidence.format", "internal", fexp, NULL, "out of memory");
+    struct tpm_claims *tc = tpm_claims_start(out, ak, fexp, r);
+    if (!tc)
         goto out;
-    }
-    out->tee_data = tc;
-    out->tee_data_free = claims_free_tpm;
-    snprintf(out->tee, sizeof out->tee, "tpm");
-    if (tpm_ak_spki_sha256(ak, tc->ak_spki_sha256) != 0) {
-        result_fail(r, "evidence.format", "internal", fexp, NULL, "cannot encode the AK");
-        goto out;
-    }
-    memcpy(out->platform_id, tc->ak_spki_sha256, 32);
-    out->platform_id_len = 32;
     /* The measurement: the pcrDigest of the SHA-256 bank's quote, else of the first. */
     size_t mq = 0;
     for (size_t i = 0; i < g->n_quotes; i++)
